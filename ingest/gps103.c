@@ -890,6 +890,14 @@ decode_photo(const char *hex, size_t n, struct gps103_photo_part *part,
  * Entry point
  * ================================================================ */
 
+/*
+ * Decodes one frame (contract in gps103.h).  Dispatch follows section 3.2:
+ * blank, login, heartbeat (possibly glued to a report), then by the second
+ * field: photo packet "vr", "OBD", else `*` alternative or regular report.
+ * A heartbeat glued to an SOS report answers both in one reply, "ON" then
+ * the "**,imei:<IMEI>,E;" acknowledgement; on REPORT_ERROR *reply still
+ * holds the heartbeat's "ON" when the frame began with one.
+ */
 int
 gps103_decode(const uint8_t *frame, size_t len, int64_t recv_ms,
     struct report *r, struct reply *reply, struct gps103_photo_part *part,

@@ -559,6 +559,15 @@ test_plus_1330_lands_a_day_off(void **state)
 	 * a day after the true 2018-03-12T06:30:00Z (traccar#2997). */
 	check_time((MAR12 + 86400 + 6 * 3600 + 30 * 60) * 1000);
 	assert_int_equal(res.r.time_ms, 1520922600000LL);
+
+	/* The edges of the fold: -720 min becomes +720 (UTC 12:00 the day
+	 * before local midnight), +720 stays (local noon, UTC midnight). */
+	decode("imei:" IMEI ",tracker,1803130000,,F,120000.000,A,4807.0380,N,01131.0000,E,0.00,0;");
+	check_ok();
+	check_time((MAR12 + 12 * 3600) * 1000);
+	decode("imei:" IMEI ",tracker,1803121200,,F,000000.000,A,4807.0380,N,01131.0000,E,0.00,0;");
+	check_ok();
+	check_time(MAR12 * 1000);
 }
 
 static void
