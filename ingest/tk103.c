@@ -450,8 +450,8 @@ fixed_parse(const char *s, const char *end, struct fix *f, const char **arg_end)
 	if (l == NULL) {
 		/*
 		 * BQ81 style: a "ddd.dd" course (at most 3 + 4 digits), then
-		 * anything but a digit.  The limits keep a block cut inside
-		 * its status ("087.250100") from passing as a course.
+		 * anything.  The limits keep a block cut inside its status
+		 * ("087.250100") from passing as a course.
 		 */
 		const char *dot;
 
@@ -461,8 +461,7 @@ fixed_parse(const char *s, const char *end, struct fix *f, const char **arg_end)
 		for (dot = q; dot < end && is_digit(*dot); dot++)
 			;
 		if (dot == q || dot - q > 3 || dot == end || *dot != '.' ||
-		    (n = parse_decimal(q, end, &f->course)) > (size_t)(dot - q) + 5 ||
-		    (q + n < end && is_digit(q[n])))
+		    parse_decimal(q, end, &f->course) > (size_t)(dot - q) + 5)
 			return "bad course";
 		return NULL;
 	}
@@ -809,8 +808,10 @@ decode_zc03(const struct msg *m, struct report *r)
 	int64_t t;
 
 	fields_init(&c, m->body, m->end);
-	if (!field_date_time(&c, &t) || c.done)
+	if (!field_date_time(&c, &t))
 		return "bad date or time";
+	if (c.done)
+		return "missing text";
 	r->has_time = true;
 	r->time_ms = t;
 	p = c.p;
