@@ -93,6 +93,12 @@ photo_add(struct photo *p, unsigned index, const char *hex, size_t hexlen,
 	return index + 1 >= (unsigned)p->packets ? 1 : 0;
 }
 
+size_t
+photo_memory(const struct photo *p)
+{
+	return sizeof *p + p->size + (p->hex != NULL ? 2 * p->len + 1 : 0);
+}
+
 const uint8_t *
 photo_bytes(const struct photo *p, size_t *len)
 {

@@ -47,6 +47,9 @@ void photo_free(struct photo *p);
 int photo_add(struct photo *p, unsigned index, const char *hex,
     size_t hexlen, char *err, size_t errlen);
 
+/* Heap bytes p holds (struct, JPEG buffer, image text). */
+size_t photo_memory(const struct photo *p);
+
 /* The JPEG bytes so far (borrowed; valid until the next call on p). */
 const uint8_t *photo_bytes(const struct photo *p, size_t *len);
 

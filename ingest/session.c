@@ -62,6 +62,12 @@ session_device(const struct session *s)
 	return s->device;
 }
 
+size_t
+session_memory(const struct session *s)
+{
+	return sizeof *s + (s->photo != NULL ? photo_memory(s->photo) : 0);
+}
+
 const char *
 session_proto_name(enum session_proto p)
 {
@@ -100,6 +106,7 @@ static int
 photo_part(struct session *s, const struct gps103_photo_part *part,
     int64_t recv_ms, struct report *r, int rc, char *err, size_t errlen)
 {
+	char device[REPORT_ID_MAX];
 	int done;
 
 	if (part->announce > 0) {
@@ -118,8 +125,10 @@ photo_part(struct session *s, const struct gps103_photo_part *part,
 	}
 	if (done == 0)
 		return rc;
-	photo_report(s->photo, r->device[0] != '\0' ? r->device : s->device,
-	    recv_ms, r);
+	/* photo_report resets r: take the id out of it first. */
+	memcpy(device, r->device[0] != '\0' ? r->device : s->device,
+	    sizeof device);
+	photo_report(s->photo, device, recv_ms, r);
 	return REPORT_OK;
 }
 
@@ -309,7 +318,12 @@ session_datagram(struct session *s, const uint8_t *buf, size_t len,
 		    "datagram longer than max-frame", cb, arg);
 		return;
 	}
-	switch (detect_proto(buf, n, s->max_frame, true, &d)) {
+	/*
+	 * Detection sees the whole datagram: the trailing CR LF does not
+	 * change what a text protocol looks like, and GT06 is recognised by
+	 * its closing CR LF.  The decoder gets the message without it.
+	 */
+	switch (detect_proto(buf, len, s->max_frame, true, &d)) {
 	case DETECT_NEED_MORE:
 		emit_reject(s, SESSION_UNKNOWN, buf, len, "empty datagram", cb,
 		    arg);
@@ -323,6 +337,10 @@ session_datagram(struct session *s, const uint8_t *buf, size_t len,
 	default:
 		proto = SESSION_GPS103;
 		break;
+	}
+	if (d.start >= n) {
+		emit_reject(s, proto, buf, len, "empty datagram", cb, arg);
+		return;
 	}
 	decode_one(s, proto, buf, len, buf + d.start, n - d.start, recv_ms, cb,
 	    arg);
