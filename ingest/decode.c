@@ -18,57 +18,26 @@
 /* Bytes read at a time in stream mode. */
 #define READ_CHUNK 65536
 
-/*
- * String attributes longer than this (a photo's hex image) are written
- * from the report itself: report_format's fixed buffer is sized for
- * ordinary fields and would cut them.
- */
-#define BIG_ATTR 512
-
 struct out {
 	FILE *fp;
 	struct jsonw *json;
 	struct report_fields *fields;
-	struct report big;	/* report copy with long strings emptied */
 };
 
 /* Writes the report object: report_format's fields, numbers as numbers. */
 static void
 put_report(struct out *o, const struct report *r)
 {
-	const struct report *use = r;
-	bool big[REPORT_MAX_ATTRS] = { false };
 	struct jsonw *j = o->json;
 
-	for (int i = 0; i < r->nattrs; i++) {
-		if (r->attrs[i].type != REPORT_ATTR_STR ||
-		    r->attrs[i].len <= BIG_ATTR)
-			continue;
-		if (use == r) {
-			memcpy(&o->big, r, sizeof o->big);
-			use = &o->big;
-		}
-		o->big.attrs[i].len = 0;
-		big[i] = true;
-	}
 	/* Cut fields (-1) are still printed: they are never corrupted. */
-	(void)report_format(use, o->fields);
-
+	(void)report_format(r, o->fields);
 	jsonw_object_open(j);
 	for (int k = 0; k < o->fields->n; k++) {
 		const struct report_field *f = &o->fields->f[k];
-		int a;
 
 		jsonw_key(j, f->key, strlen(f->key));
-		for (a = 0; a < r->nattrs; a++) {
-			if (big[a] && r->attrs[a].key == f->key)
-				break;
-		}
-		if (a < r->nattrs) {
-			big[a] = false;
-			jsonw_escaped(j, (const uint8_t *)r->attrs[a].s,
-			    r->attrs[a].len);
-		} else if (f->number)
+		if (f->number)
 			jsonw_number(j, f->val, f->len);
 		else
 			jsonw_string(j, f->val, f->len);
