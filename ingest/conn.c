@@ -3,8 +3,8 @@
  *
  * Memory per idle peer is kept small: no deferred callbacks, no input
  * buffer space once everything read is consumed (evbuffer frees drained
- * chains), and a read high-watermark of max_frame + 1 so a peer can never
- * make us hold more than one over-long frame.  The set keeps the open
+ * chains), and a read high-watermark of twice max_frame so a peer can
+ * never make us hold more than that.  The set keeps the open
  * connections in a list (for shutdown) and a map from device id to the
  * connection that last identified as it (so a stale socket does not mark
  * a reconnected device offline; the downlink will look devices up here).
@@ -27,6 +27,7 @@
 #include "ingest/session.h"
 #include "ingest/writer.h"
 #include "lib/clock.h"
+#include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/xmalloc.h"
@@ -47,6 +48,7 @@ struct conn {
 	bool closing;
 	char device[REPORT_ID_MAX];	/* id this conn is mapped under */
 	char peer[64];
+	char why[48];			/* the last reject's reason, for the log */
 };
 
 struct conn_set {
@@ -154,6 +156,9 @@ on_frame(void *arg, const struct session_frame *f)
 
 	writer_frame(c->set->w, f, "tcp", c->peer, f->report != NULL ?
 	    f->report->recv_ms : clock_now_ms());
+	if (f->result == REPORT_ERROR && f->error != NULL)
+		escape_bytes(c->why, sizeof c->why, (const uint8_t *)f->error,
+		    strlen(f->error));
 	if (f->reply != NULL && f->reply->len > 0 && !c->closing)
 		bufferevent_write(c->bev, f->reply->buf, f->reply->len);
 	if (f->device != NULL && f->device[0] != '\0')
@@ -212,11 +217,16 @@ feed(struct conn *c, bool eof)
 		used = len;
 	evbuffer_drain(in, used);
 	if (close_peer) {
-		conn_close(c, "bad input");
+		char reason[sizeof c->why + 16];
+
+		snprintf(reason, sizeof reason, "bad input: %s",
+		    c->why[0] != '\0' ? c->why : "rejected");
+		conn_close(c, reason);
 		return false;
 	}
-	if (!eof && evbuffer_get_length(in) > c->set->lim.max_frame) {
-		/* The session kept more than a frame: cut the peer off. */
+	if (!eof && evbuffer_get_length(in) >= 2 * c->set->lim.max_frame) {
+		/* The session kept the read limit full: it would never read
+		 * again, so cut the peer off. */
 		size_t n = evbuffer_get_length(in);
 
 		writer_reject(c->set->w, "tcp", c->peer, "frame too long",
@@ -323,7 +333,9 @@ conn_set_accept(struct conn_set *cs, evutil_socket_t fd,
 	}
 	c->s = session_new(cs->lim.max_frame);
 	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, cs->lim.max_frame + 1);
+	/* The session keeps at most about max_frame bytes; twice that is the
+	 * most a peer can make us hold. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 2 * cs->lim.max_frame);
 	bufferevent_set_timeouts(c->bev, &idle, NULL);
 	bufferevent_enable(c->bev, EV_READ);
 	c->next = cs->head;

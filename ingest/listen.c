@@ -136,18 +136,7 @@ on_udp(evutil_socket_t fd, short what, void *arg)
 		}
 		metric_add(l->datagrams, 1);
 		conn_peer_name(d.from, d.peer, sizeof d.peer);
-		if (n == 0) {
-			writer_reject(l->w, "udp", d.peer, "empty datagram", NULL, 0);
-			continue;
-		}
-		if ((size_t)n > l->max_frame) {
-			char why[96];
-
-			snprintf(why, sizeof why, "datagram longer than %zu bytes",
-			    l->max_frame);
-			writer_reject(l->w, "udp", d.peer, why, l->udp_buf, (size_t)n);
-			continue;
-		}
+		/* The session rejects empty and over-long datagrams. */
 		session_datagram(l->udp_session, l->udp_buf, (size_t)n,
 		    clock_now_ms(), on_udp_frame, &d);
 	}

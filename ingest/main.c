@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ingest/conn.h"
+#include "ingest/decode.h"
 #include "ingest/listen.h"
 #include "ingest/outbox.h"
 #include "ingest/writer.h"
@@ -363,8 +364,12 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (ing.o.decode) {
-		fprintf(stderr, "%s: --decode: not available in this build\n", PROG);
-		return 1;
+		if (decode_run(argv + first, argc - first, ing.o.udp,
+		    (size_t)ing.o.max_frame, stdout, err, sizeof err) == -1) {
+			fprintf(stderr, "%s: %s\n", PROG, err);
+			return 1;
+		}
+		return 0;
 	}
 	if (first < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s' (files only with "

@@ -235,8 +235,8 @@ write_report(struct writer *w, const struct session_frame *f,
 	int n = 0;
 
 	if (report_format(r, &w->fields) == -1)
-		log_warn("%s %s: report %s did not fit; some fields cut", transport,
-		    peer, w->fields.n > 0 ? w->fields.f[0].val : "?");
+		log_warn("%s %s: report from %s did not fit; some fields cut",
+		    transport, peer, r->device);
 	escape_bytes(w->raw, sizeof w->raw, f->raw, f->len);
 	arg_s(&a, "XADD");
 	arg_s(&a, w->positions_key);
@@ -271,7 +271,7 @@ write_report(struct writer *w, const struct session_frame *f,
 
 		escape_bytes(logged, sizeof logged, f->raw, f->len);
 		log_debug("%s %s: report from %s: %s", transport, peer,
-		    w->fields.n > 0 ? w->fields.f[0].val : "?", logged);
+		    r->device, logged);
 	}
 }
 

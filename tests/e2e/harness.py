@@ -9,11 +9,14 @@ a message naming what it waited for; nothing sleeps blindly.
     r = redis.client(); r.xrange("geoalarm:positions")
 
 The binaries come from $GEOALARM_BIN (default ./bin of the checkout).
+$GEOALARM_WRAP, when set, is a command put in front of each daemon, e.g.
+"valgrind -q --leak-check=full --error-exitcode=99".
 """
 
 import os
 import re
 import select
+import shlex
 import signal
 import socket
 import subprocess
@@ -246,6 +249,7 @@ class Daemon:
     """A geoalarm binary run in the background, its stderr in a file."""
 
     def __init__(self, argv, logpath, env=None):
+        argv = shlex.split(os.environ.get("GEOALARM_WRAP", "")) + list(argv)
         self.argv = argv
         self.logpath = logpath
         self.logfile = open(logpath, "wb")
@@ -265,7 +269,7 @@ class Daemon:
             argv += ["--metrics", "127.0.0.1:0"]
         argv += list(extra)
         d = cls(argv, os.path.join(directory, name + ".log"))
-        m = d.wait_log(r"listening on 127\.0\.0\.1:(\d+) \(tcp and udp\)")
+        m = d.wait_log(r"listening on 127\.0\.0\.1:(\d+) \(tcp and udp\)", 30)
         d.port = int(m.group(1))
         if metrics:
             m = d.wait_log(r"metrics: serving http://127\.0\.0\.1:(\d+)/metrics")
@@ -308,6 +312,17 @@ class Daemon:
                                      % (self.argv[0], timeout))
         self.logfile.close()
         return self.proc.returncode
+
+    def instrumented(self):
+        """True when the daemon runs under ASan or valgrind (memory figures
+        then mean nothing)."""
+        if os.environ.get("GEOALARM_WRAP"):
+            return True
+        try:
+            with open("/proc/%d/maps" % self.proc.pid) as f:
+                return "libasan" in f.read()
+        except OSError:
+            return False
 
     def rss_kib(self):
         with open("/proc/%d/status" % self.proc.pid) as f:

@@ -261,7 +261,8 @@ class RejectTest(IngestCase):
 
     def test_reject_raw_is_cut_at_512_bytes(self):
         dev = self.tcp()
-        junk = bytes([0x80 | (i % 64) for i in range(1500)])
+        # More than --max-frame (2048) of bytes of neither protocol.
+        junk = bytes([0x80 | (i % 64) for i in range(3000)])
         dev.send(junk)
         self.assertTrue(dev.closed_by_peer(5))
         got = self.entries(REJ, 1)
@@ -408,14 +409,15 @@ class MetricsTest(IngestCase):
 
         def scraped():
             status, body = self.ingest.http_get("/metrics")
-            return body if "geoalarm_ingest_written_total 3" in body else None
-        body = wait_until(scraped, 5, "3 entries written in /metrics")
+            return body if "geoalarm_ingest_written_total 2" in body else None
+        # Two outbox entries: the BP05 (XADD and HSET) and the GT06 reject.
+        body = wait_until(scraped, 5, "2 entries written in /metrics")
         self.assertIn("geoalarm_ingest_reports_total 1\n", body)
         self.assertIn("geoalarm_ingest_connections 1\n", body)
         self.assertIn("geoalarm_ingest_redis_connected 1\n", body)
         self.assertIn('geoalarm_ingest_frames_total{result="report"} 1\n', body)
         self.assertIn("# TYPE geoalarm_ingest_write_latency_seconds histogram", body)
-        self.assertIn('geoalarm_ingest_write_latency_seconds_bucket{le="+Inf"} 3\n', body)
+        self.assertIn('geoalarm_ingest_write_latency_seconds_bucket{le="+Inf"} 2\n', body)
         self.assertRegex(body, r'geoalarm_ingest_rejects_total\{reason="[^"]+"\} 1\n')
         self.assertEqual(self.ingest.http_get("/healthz"), (200, "ok\n"))
         self.redis.kill()
@@ -428,6 +430,8 @@ class MetricsTest(IngestCase):
 class MemoryTest(IngestCase):
 
     def test_idle_devices_cost_little_memory(self):
+        if self.ingest.instrumented():
+            self.skipTest("memory use under ASan or valgrind is not the real one")
         n = 400
         warm = [self.tcp() for _ in range(20)]
         for d in warm:
