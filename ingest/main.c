@@ -39,6 +39,7 @@ struct ingest_opts {
 	int64_t buffer;
 	int64_t stream_maxlen;
 	int64_t udp_peer_ttl;	/* kept for the downlink */
+	int64_t redis_timeout;
 	const char *metrics;
 	bool decode;
 	bool udp;
@@ -91,6 +92,11 @@ static const struct conf_opt ingest_opts_table[] = {
 	  .max = 86400, .def = "300",
 	  .help = "a UDP device counts as reachable this long after a datagram",
 	  .offset = offsetof(struct ingest_opts, udp_peer_ttl) },
+	{ .name = "redis-timeout", .type = CONF_INT, .arg = "SECONDS", .min = 1,
+	  .max = 3600, .def = "10",
+	  .help = "drop and reconnect a Redis that answers nothing this long "
+	      "(what it had not acknowledged is sent again)",
+	  .offset = offsetof(struct ingest_opts, redis_timeout) },
 	{ .name = "metrics", .type = CONF_STRING, .arg = "HOST:PORT",
 	  .help = "serve GET /metrics and /healthz over HTTP",
 	  .offset = offsetof(struct ingest_opts, metrics),
@@ -288,6 +294,7 @@ run(struct ingest *ing)
 		log_error("--redis: %s", err);
 		goto out;
 	}
+	rconn_set_reply_timeout(ing->rc, (int)ing->o.redis_timeout * 1000);
 	ing->conns = conn_set_new(ing->base, ing->writer, &lim, ing->metrics);
 	ing->listen = listen_new(ing->base, &ing->o.listen, ing->conns,
 	    ing->writer, (size_t)ing->o.max_frame, ing->metrics, err, sizeof err);

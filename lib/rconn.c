@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/clock.h"
 #include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
@@ -56,6 +57,9 @@ struct rconn {
 	bool freeing;
 	struct event *timer;		/* backoff, and re-PING while loading */
 	struct event *watchdog;		/* connect and handshake timeout */
+	struct event *stall;		/* reply timeout check, when set */
+	int reply_timeout_ms;
+	int64_t last_reply_ms;		/* last reply, or 0 -> 1 pending */
 	int backoff_ms;
 	size_t pending;
 	struct rconn_call *subs;
@@ -131,6 +135,7 @@ on_reply(redisAsyncContext *ac, void *r, void *privdata)
 		return;
 	}
 	rc->pending--;
+	rc->last_reply_ms = clock_mono_ms();
 	if (call->cb != NULL)
 		call->cb(rc, r, call->arg);
 	free(call);
@@ -239,8 +244,8 @@ send_call(struct rconn *rc, rconn_reply_cb *cb, void *arg, int argc,
 	if (call->sub) {
 		call->next = rc->subs;
 		rc->subs = call;
-	} else
-		rc->pending++;
+	} else if (rc->pending++ == 0)
+		rc->last_reply_ms = clock_mono_ms();
 	return 0;
 }
 
@@ -319,6 +324,22 @@ on_watchdog(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+on_stall(evutil_socket_t fd, short what, void *arg)
+{
+	struct rconn *rc = arg;
+	char why[64];
+
+	(void)fd;
+	(void)what;
+	if (rc->state == RC_READY && rc->pending > 0 &&
+	    clock_mono_ms() - rc->last_reply_ms > rc->reply_timeout_ms) {
+		snprintf(why, sizeof why, "no reply within %d ms",
+		    rc->reply_timeout_ms);
+		rconn_reset(rc, why);
+	}
+}
+
+static void
 rc_connect(struct rconn *rc)
 {
 	redisAsyncContext *ac;
@@ -383,6 +404,8 @@ rconn_free(struct rconn *rc)
 	free_subs(rc);
 	event_free(rc->timer);
 	event_free(rc->watchdog);
+	if (rc->stall != NULL)
+		event_free(rc->stall);
 	free(rc);
 }
 
@@ -429,6 +452,20 @@ rconn_reset(struct rconn *rc, const char *reason)
 	/* Deferred by hiredis when called from inside one of its callbacks;
 	 * on_disconnect then schedules the reconnect. */
 	redisAsyncFree(rc->ac);
+}
+
+void
+rconn_set_reply_timeout(struct rconn *rc, int ms)
+{
+	struct timeval tv = { 0, 250000 };
+
+	if (rc->stall == NULL)
+		rc->stall = event_new(rc->base, -1, EV_PERSIST, on_stall, rc);
+	rc->reply_timeout_ms = ms;
+	if (ms > 0)
+		evtimer_add(rc->stall, &tv);
+	else
+		evtimer_del(rc->stall);
 }
 
 size_t

@@ -85,6 +85,15 @@ int rconn_command_formatted(struct rconn *rc, rconn_reply_cb *cb, void *arg,
  */
 void rconn_reset(struct rconn *rc, const char *reason);
 
+/*
+ * Treats the server as gone when commands are pending and none has been
+ * answered for ms milliseconds (a stopped or wedged server): the
+ * connection is reset.  0 turns the check off (the default; a connection
+ * that blocks on purpose, such as XREADGROUP BLOCK, leaves it off or sets
+ * it above its block time).
+ */
+void rconn_set_reply_timeout(struct rconn *rc, int ms);
+
 /* Number of commands sent and not yet answered. */
 size_t rconn_pending(const struct rconn *rc);
 

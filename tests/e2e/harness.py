@@ -248,27 +248,33 @@ class Redis:
 class Daemon:
     """A geoalarm binary run in the background, its stderr in a file."""
 
-    def __init__(self, argv, logpath, env=None):
+    def __init__(self, argv, logpath, env=None, nofile=None):
         argv = shlex.split(os.environ.get("GEOALARM_WRAP", "")) + list(argv)
         self.argv = argv
         self.logpath = logpath
         self.logfile = open(logpath, "wb")
+        def limits():
+            if nofile is not None:
+                import resource
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=self.logfile, stderr=self.logfile,
-                                     env=env)
+                                     env=env, preexec_fn=limits)
         self.port = None
         self.metrics_port = None
 
     @classmethod
-    def ingest(cls, redis_url, directory, *extra, metrics=False, name="ingest"):
+    def ingest(cls, redis_url, directory, *extra, metrics=False, name="ingest",
+               nofile=None):
         """Starts geoalarm-ingest on 127.0.0.1 with a kernel-chosen port and
-        waits until it listens (and serves metrics, when asked)."""
+        waits until it listens (and serves metrics, when asked).  nofile
+        caps its open files (RLIMIT_NOFILE)."""
         argv = [os.path.join(BIN, "geoalarm-ingest"), "--redis", redis_url,
                 "--listen", "127.0.0.1:0"]
         if metrics:
             argv += ["--metrics", "127.0.0.1:0"]
         argv += list(extra)
-        d = cls(argv, os.path.join(directory, name + ".log"))
+        d = cls(argv, os.path.join(directory, name + ".log"), nofile=nofile)
         m = d.wait_log(r"listening on 127\.0\.0\.1:(\d+) \(tcp and udp\)", 30)
         d.port = int(m.group(1))
         if metrics:

@@ -8,6 +8,7 @@ daemon's own output.
 import calendar
 import os
 import random
+import signal
 import socket
 import sys
 import threading
@@ -368,6 +369,37 @@ class RedisOutageTest(IngestCase):
         self.ingest.wait_log(r"redis: connected .*\n(.|\n)*redis: connected")
 
 
+class StalledRedisTest(IngestCase):
+    ingest_args = ("--redis-timeout", "1")
+
+    def test_stopped_redis_is_dropped_and_nothing_lost(self):
+        dev = self.tcp()
+        dev.send(br00(TK_ID, 14, 0, 0))
+        self.entries(POS, 1)
+        self.redis.proc.send_signal(signal.SIGSTOP)
+        try:
+            for s in range(1, 11):
+                dev.send(br00(TK_ID, 14, 0, s))
+            self.ingest.wait_log(r"no reply within 1000 ms")
+            dev.send(TK_BP00)
+            dev.expect(b"(076543210987AP01HSO)", timeout=5)
+        finally:
+            self.redis.proc.send_signal(signal.SIGCONT)
+        want = [str(ms(2018, 3, 12, 14, 0, s)) for s in range(11)]
+
+        def all_there():
+            times = [e["time"] for _, e in self.r.xrange(POS)]
+            return set(want) <= set(times) and times
+        times = wait_until(all_there, 20, "the 11 positions")
+        # Commands the stopped server had already read may run twice
+        # (at least once delivery); first occurrences keep the order.
+        first = []
+        for t in times:
+            if t not in first:
+                first.append(t)
+        self.assertEqual(first, want)
+
+
 class BufferTest(IngestCase):
     ingest_args = ("--buffer", "5")
 
@@ -425,6 +457,39 @@ class MetricsTest(IngestCase):
         status, body = self.ingest.http_get("/healthz")
         self.assertEqual(status, 503)
         self.redis.start()
+
+
+class DescriptorTest(IngestCase):
+
+    def start_ingest(self, *args):
+        if args == ():
+            return None
+        return super().start_ingest(*args)
+
+    def test_out_of_descriptors_pauses_accepting(self):
+        # About a dozen descriptors are the daemon's own; the rest is for
+        # peers.  The surplus devices wait in the listen backlog.
+        d = Daemon.ingest(self.redis.url, self.dir, nofile=24)
+        self.addCleanup(self.stop_ingest, d)
+        devs = []
+        for i in range(30):
+            t = TcpDevice(d.port)
+            self.addCleanup(t.close)
+            t.send(("(%012dBP00HSO)" % i).encode())
+            devs.append(t)
+        d.wait_log(r"accept: Too many open files .*not accepting for 1000 ms")
+        served = [t for i, t in enumerate(devs)
+                  if not t.nothing_more(0.05)]
+        self.assertGreater(len(served), 0)
+        self.assertLess(len(served), 30)
+        for t in served:
+            t.close()
+        waiting = [(i, t) for i, t in enumerate(devs) if t not in served]
+        # Closing peers frees descriptors: the rest are taken in turn.
+        for i, t in waiting[:len(served) // 2]:
+            t.buf = b""
+            t.expect(("(%012dAP01HSO)" % i).encode(), timeout=10)
+        self.assertTrue(d.alive())
 
 
 class MemoryTest(IngestCase):
