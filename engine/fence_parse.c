@@ -183,7 +183,7 @@ polygon(struct parse *p, json_t *rings, size_t nth)
 {
 	GEOSContextHandle_t h = p->g->handle;
 	GEOSGeometry *shell = NULL, **holes = NULL, *poly;
-	char what[64], of[32] = "";
+	char what[80], of[40] = "";
 	size_t i, n;
 
 	if (nth > 0)
