@@ -196,11 +196,13 @@ add_feature(struct fence_builder *b, const char *id, const char *label,
 {
 	struct fence *f = fence_parse(b->g, id, label, feature, text, len,
 	    err, errlen);
+	char who[FENCE_PARSE_WHO];
 
 	if (f == NULL)
 		return -1;
 	if (has_id(b, f->id)) {
-		snprintf(err, errlen, "fence '%.64s': duplicate id", f->id);
+		fence_parse_who(who, sizeof who, f->id);
+		snprintf(err, errlen, "%s: duplicate id", who);
 		fence_parse_free(b->g, f);
 		return -1;
 	}
@@ -212,12 +214,12 @@ int
 fence_builder_add(struct fence_builder *b, const char *id, const char *json,
     size_t len, char *err, size_t errlen)
 {
-	char who[96];
+	char who[FENCE_PARSE_WHO];
 	json_t *root;
 	int rc;
 
 	if (id != NULL)
-		snprintf(who, sizeof who, "fence '%.64s'", id);
+		fence_parse_who(who, sizeof who, id);
 	else
 		snprintf(who, sizeof who, "feature");
 	if ((root = load(who, json, len, err, errlen)) == NULL)
@@ -354,6 +356,22 @@ fence_set_find(const struct fence_set *set, const char *id)
 
 /* ---- the query --------------------------------------------------------- */
 
+/*
+ * A query narrows down in three steps, each cheaper than the next: the
+ * R-tree yields the fences whose envelope holds the point (the bounding-box
+ * pre-filter), a polygon's raster answers for points away from its rings,
+ * and only near a ring does GEOSPreparedCovers_r run.  Its point is made on
+ * first need and shared by every fence the query tests: GEOS 3.11 has no
+ * predicate on bare coordinates, and a point cannot be moved once made (it
+ * caches its envelope), so one per query is the least there can be without
+ * mutating the set.
+ *
+ * Measured with shared/bench/gen_fences.py (50-vertex stars, 200,000
+ * points, one core of a shared machine, -O2, best of 5): 6.8 to 9 million
+ * points/s with 100 fences, 1.8 to 3.2 million with 1,000 and 310,000 to
+ * 460,000 with 10,000.  Without the rasters, 10,000 fences gave 130,000.
+ */
+
 struct query {
 	const struct fence_set *set;
 	double lon, lat;
@@ -369,8 +387,8 @@ static int
 covers_one(struct query *q, const struct fence *f)
 {
 	GEOSContextHandle_t h = q->set->g->handle;
+	char r, who[FENCE_PARSE_WHO];
 	size_t i;
-	char r;
 
 	switch (f->kind) {
 	case FENCE_POLYGON:
@@ -381,9 +399,10 @@ covers_one(struct query *q, const struct fence *f)
 		else
 			r = GEOSPreparedCovers_r(h, f->prep, q->pt);
 		if (r == 2) {
-			snprintf(q->err, q->errlen, "fence '%.64s': GEOS "
-			    "covers test failed: %s", f->id,
-			    q->set->g->error[0] ? q->set->g->error : "unknown");
+			fence_parse_who(who, sizeof who, f->id);
+			snprintf(q->err, q->errlen, "%s: GEOS covers test "
+			    "failed: %s", who, q->set->g->error[0] ?
+			    q->set->g->error : "unknown error");
 			return -1;
 		}
 		return r;

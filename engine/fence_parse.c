@@ -17,15 +17,11 @@
 #include "engine/fence_parse.h"
 #include "engine/geo.h"
 #include "lib/escape.h"
-#include "lib/log.h"
 #include "lib/xmalloc.h"
-
-/* Shown ids are cut to this many bytes (escaped) in error messages. */
-#define SHOWN_ID 64
 
 struct parse {
 	struct fence_geos *g;
-	char who[SHOWN_ID + 16];	/* "fence 'depot'" or "feature 3" */
+	char who[FENCE_PARSE_WHO];	/* "fence 'depot'" or "feature 3" */
 	char *err;
 	size_t errlen;
 	double box[4];			/* extent of the coordinates read */
@@ -56,14 +52,14 @@ fail(struct parse *p, const char *fmt, ...)
 	return -1;
 }
 
-static void
-set_who(struct parse *p, const char *id)
+void
+fence_parse_who(char *dst, size_t size, const char *id)
 {
-	char shown[SHOWN_ID + 1];
+	char shown[65];		/* ids are cut to 64 bytes, escaped */
 	size_t used = escape_bytes(shown, sizeof shown, (const uint8_t *)id,
 	    strlen(id));
 
-	snprintf(p->who, sizeof p->who, "fence '%s%s'", shown,
+	snprintf(dst, size, "fence '%s%s'", shown,
 	    used < strlen(id) ? "..." : "");
 }
 
@@ -495,7 +491,7 @@ fence_parse(struct fence_geos *g, const char *id, const char *label,
 	g->error[0] = '\0';
 	snprintf(p.who, sizeof p.who, "%s", label ? label : "feature");
 	if (id != NULL)
-		set_who(&p, id);
+		fence_parse_who(p.who, sizeof p.who, id);
 
 	type = json_object_get(feature, "type");
 	if (!json_is_object(feature) || !json_is_string(type) ||
@@ -511,7 +507,7 @@ fence_parse(struct fence_geos *g, const char *id, const char *label,
 		fail(&p, "has no id (give the Feature an \"id\")");
 		goto fail;
 	} else
-		set_who(&p, f->id);
+		fence_parse_who(p.who, sizeof p.who, f->id);
 	if (properties(&p, f, props) < 0)
 		goto fail;
 

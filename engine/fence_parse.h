@@ -54,6 +54,15 @@ struct fence *fence_parse(struct fence_geos *g, const char *id,
     const char *label, json_t *feature, const char *text, size_t len,
     char *err, size_t errlen);
 
+/* Room for fence_parse_who's text. */
+#define FENCE_PARSE_WHO 80
+
+/*
+ * Writes "fence '<id>'" into dst for error messages, the id escaped
+ * (lib/escape.h) and cut to 64 bytes.
+ */
+void fence_parse_who(char *dst, size_t size, const char *id);
+
 /* Frees f and its geometries (prepared first); NULL is a no-op. */
 void fence_parse_free(struct fence_geos *g, struct fence *f);
 
