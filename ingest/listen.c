@@ -241,7 +241,8 @@ listen_new(struct event_base *base, const struct conf_hostport *addr,
 	l->udp_buf = xmalloc(UDP_MAX);
 	l->datagrams = m != NULL ? metrics_counter(m,
 	    "geoalarm_ingest_udp_datagrams_total", "UDP datagrams received") : NULL;
-	log_info("listening on %s:%d (tcp and udp)", addr->host, l->port);
+	log_info(strchr(addr->host, ':') != NULL ? "listening on [%s]:%d (tcp and udp)" :
+	    "listening on %s:%d (tcp and udp)", addr->host, l->port);
 	return l;
 fail:
 	listen_free(l);

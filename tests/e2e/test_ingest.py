@@ -515,6 +515,58 @@ class MemoryTest(IngestCase):
         self.assertLessEqual(per, 4096, "%.0f bytes per connected device" % per)
 
 
+class DecodeTest(unittest.TestCase):
+    """--decode: offline, no network, no Redis."""
+
+    def decode(self, *args, stdin=b""):
+        return run([os.path.join(BIN, "geoalarm-ingest"), "--decode"] + list(args),
+                   stdin=stdin)
+
+    def test_files_are_connections_frames_are_lines(self):
+        import json
+        d = tempdir(self)
+        a, b = os.path.join(d, "a"), os.path.join(d, "b")
+        with open(a, "wb") as f:
+            f.write(TK_BP00 + TK_BP05[:30])
+        with open(b, "wb") as f:
+            f.write(TK_BP05[30:])
+        status, out, err = self.decode(a, b)
+        self.assertEqual(status, 0, err)
+        lines = [json.loads(x) for x in out.splitlines()]
+        # a: the heartbeat, then an unclosed frame at its end of file; b
+        # is a new connection that starts mid-frame.
+        self.assertEqual(lines[0], {"frame": TK_BP00.decode(), "report": None,
+                                    "reply": "(076543210987AP01HSO)", "error": None})
+        self.assertIsNone(lines[1]["report"])
+        self.assertTrue(lines[1]["error"])
+        status, out, _ = self.decode(stdin=TK_BP05)
+        [line] = [json.loads(x) for x in out.splitlines()]
+        self.assertEqual(line["reply"], "(076543210987AP05)")
+        rep = line["report"]
+        self.assertEqual(rep["device"], TK_ID)
+        self.assertEqual(rep["lat"], 48.1173)
+        self.assertEqual(rep["lon"], 11.516667)
+        self.assertEqual(rep["time"], ms(2018, 3, 12, 9, 56, 12))
+        for k in ("raw", "recv", "transport", "peer"):
+            self.assertNotIn(k, rep)
+
+    def test_udp_each_file_is_a_datagram(self):
+        import json
+        d = tempdir(self)
+        a = os.path.join(d, "a")
+        with open(a, "wb") as f:
+            f.write(GPS_LOGIN)
+        status, out, err = self.decode("--udp", a)
+        self.assertEqual(status, 0, err)
+        [line] = [json.loads(x) for x in out.splitlines()]
+        self.assertEqual(line["reply"], "LOAD")
+
+    def test_unreadable_file(self):
+        status, _, err = self.decode("/nonexistent/file")
+        self.assertNotEqual(status, 0)
+        self.assertIn("/nonexistent/file", err)
+
+
 class FlagTest(unittest.TestCase):
 
     def ingest(self, *args, env=None):
