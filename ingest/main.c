@@ -317,8 +317,9 @@ run(struct ingest *ing)
 	ing->drain = evtimer_new(ing->base, on_drain, ing);
 	evsignal_add(ing->sigint, NULL);
 	evsignal_add(ing->sigterm, NULL);
-	log_info("started (redis %s, prefix %s, buffer %lld)", ing->common.redis,
-	    ing->common.prefix, (long long)ing->o.buffer);
+	/* The Redis URL is not logged: it may hold a password. */
+	log_info("started (prefix %s, buffer %lld reports)", ing->common.prefix,
+	    (long long)ing->o.buffer);
 	event_base_dispatch(ing->base);
 	rc = 0;
 out:

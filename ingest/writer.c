@@ -16,6 +16,7 @@
 
 #include "ingest/outbox.h"
 #include "ingest/report.h"
+#include "lib/clock.h"
 #include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
@@ -25,6 +26,9 @@
 #define MAX_ARGS (8 + 2 * (REPORT_MAX_FIELDS + 8))
 /* Escaped raw frame: every byte may become 4. */
 #define RAW_ESC_MAX (4 * 8192 + 1)
+/* Reject log lines per second at most; a flood of junk datagrams must not
+ * flood the log.  The ones left out are counted in the next line. */
+#define REJECT_LOGS_PER_S 20
 
 struct writer {
 	struct outbox *ob;
@@ -36,6 +40,10 @@ struct writer {
 	struct metric *frames;		/* by result */
 	struct metric *rejects;		/* by reason */
 	struct metric *reports;
+
+	int64_t log_second;		/* second of the reject lines counted */
+	int log_count;			/* reject lines logged in log_second */
+	uint64_t log_skipped;		/* reject lines not logged since */
 
 	/* Scratch, kept here rather than on the stack (about 40 KiB). */
 	struct report_fields fields;
@@ -175,6 +183,28 @@ count_frame(struct writer *w, const char *result)
 		metric_label_add(w->frames, result, 1);
 }
 
+/* Rate limit for reject lines; says how many were left out. */
+static bool
+log_allowed(struct writer *w)
+{
+	int64_t now = clock_mono_ms() / 1000;
+
+	if (now != w->log_second) {
+		if (w->log_skipped > 0)
+			log_warn("%llu more rejects not logged (see %s)",
+			    (unsigned long long)w->log_skipped, w->rejects_key);
+		w->log_second = now;
+		w->log_count = 0;
+		w->log_skipped = 0;
+	}
+	if (w->log_count >= REJECT_LOGS_PER_S) {
+		w->log_skipped++;
+		return false;
+	}
+	w->log_count++;
+	return true;
+}
+
 void
 writer_reject(struct writer *w, const char *transport, const char *peer,
     const char *reason, const uint8_t *raw, size_t len)
@@ -189,8 +219,9 @@ writer_reject(struct writer *w, const char *transport, const char *peer,
 	escape_bytes(why, sizeof why, (const uint8_t *)reason, strlen(reason));
 	escape_bytes(w->raw, WRITER_REJECT_RAW + 1, raw, len);
 	shown = escape_bytes(logged, sizeof logged, raw, len);
-	log_warn("reject %s %s: %s: %s%s (%zu bytes)", transport, peer, why,
-	    logged, shown < len ? "..." : "", len);
+	if (log_allowed(w))
+		log_warn("reject %s %s: %s: %s%s (%zu bytes)", transport, peer,
+		    why, logged, shown < len ? "..." : "", len);
 	if (w->rejects != NULL) {
 		/* The reason up to its first ':' keeps the label set small. */
 		char label[64];

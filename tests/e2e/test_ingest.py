@@ -221,6 +221,22 @@ class UdpTest(IngestCase):
         b.send(GPS_HEARTBEAT)
         self.assertEqual(b.recv()[0], b"ON")
 
+    def test_junk_datagrams_are_all_rejected_but_not_all_logged(self):
+        junk = self.udp()
+        for i in range(200):
+            junk.send(b"\x00\xffjunk %d" % i)
+        good = self.udp()
+        good.send(GPS_LOGIN)
+        self.assertEqual(good.recv()[0], b"LOAD")
+        got = self.entries(REJ, 200)
+        self.assertEqual(len(got), 200)
+        self.assertEqual({e["peer"] for _, e in got}, {junk.name})
+        self.assertEqual(got[7][1]["raw"], escape(b"\x00\xffjunk 7"))
+        self.assertEqual(got[7][1]["transport"], "udp")
+        # At most 20 lines a second, the rest summed up.
+        lines = [l for l in self.ingest.log().splitlines() if " reject udp " in l]
+        self.assertLessEqual(len(lines), 60)
+
     def test_udp_positions(self):
         a, b = self.udp(), self.udp()
         a.send(TK_BP05)
