@@ -195,12 +195,56 @@ udp_open(struct listen *l, const struct sockaddr_storage *ss, socklen_t len,
 	/* Room for a burst of datagrams while the loop is busy elsewhere. */
 	setsockopt(l->udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 	if (bind(l->udp_fd, (const struct sockaddr *)ss, len) == -1) {
-		snprintf(err, errlen, "udp bind: %s", strerror(errno));
+		int e = errno;
+
+		snprintf(err, errlen, "udp bind: %s", strerror(e));
+		errno = e;
 		return -1;
 	}
 	l->udp_ev = event_new(l->base, l->udp_fd, EV_READ | EV_PERSIST, on_udp, l);
 	event_add(l->udp_ev, NULL);
 	return 0;
+}
+
+/* Binds TCP then UDP on ss; on failure nothing stays bound (errno kept). */
+static int
+bind_pair(struct listen *l, const struct conf_hostport *addr,
+    struct sockaddr_storage *ss, socklen_t len, char *err, size_t errlen)
+{
+	int e;
+
+	l->tcp = evconnlistener_new_bind(l->base, on_accept, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    1024, (struct sockaddr *)ss, (int)len);
+	if (l->tcp == NULL) {
+		e = errno;
+		snprintf(err, errlen, "tcp %s:%d: %s", addr->host, addr->port,
+		    strerror(e));
+		errno = e;
+		return -1;
+	}
+	l->port = bound_port(evconnlistener_get_fd(l->tcp));
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)l->port);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)l->port);
+	if (udp_open(l, ss, len, err, errlen) == 0) {
+		evconnlistener_set_error_cb(l->tcp, on_accept_error);
+		return 0;
+	}
+	e = errno;
+	evconnlistener_free(l->tcp);
+	l->tcp = NULL;
+	if (l->udp_fd != -1)
+		close(l->udp_fd);
+	l->udp_fd = -1;
+	/* Back to the port asked for (0: let the kernel pick again). */
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)addr->port);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)addr->port);
+	errno = e;
+	return -1;
 }
 
 struct listen *
@@ -219,24 +263,17 @@ listen_new(struct event_base *base, const struct conf_hostport *addr,
 	l->udp_fd = -1;
 	if (resolve(addr, addr->port, &ss, &len, err, errlen) == -1)
 		goto fail;
-	l->tcp = evconnlistener_new_bind(base, on_accept, l,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    1024, (struct sockaddr *)&ss, (int)len);
-	if (l->tcp == NULL) {
-		snprintf(err, errlen, "tcp %s:%d: %s", addr->host, addr->port,
-		    strerror(errno));
-		goto fail;
+	/*
+	 * Port 0: the kernel picks a TCP port and UDP takes the same one; when
+	 * that UDP port is taken already, try another pair.
+	 */
+	for (int attempt = 0;; attempt++) {
+		if (bind_pair(l, addr, &ss, len, err, errlen) == 0)
+			break;
+		if (addr->port != 0 || errno != EADDRINUSE || attempt == 20)
+			goto fail;
 	}
-	evconnlistener_set_error_cb(l->tcp, on_accept_error);
 	l->resume = evtimer_new(base, on_resume, l);
-	l->port = bound_port(evconnlistener_get_fd(l->tcp));
-	/* Port 0: UDP takes the port the kernel gave TCP. */
-	if (ss.ss_family == AF_INET6)
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)l->port);
-	else
-		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)l->port);
-	if (udp_open(l, &ss, len, err, errlen) == -1)
-		goto fail;
 	l->udp_session = session_new(max_frame);
 	l->udp_buf = xmalloc(UDP_MAX);
 	l->datagrams = m != NULL ? metrics_counter(m,
