@@ -15,18 +15,6 @@ static const double pow10_table[19] = {
 /* Fraction digits kept; more would overflow the uint64_t accumulator. */
 #define FRAC_MAX 18
 
-int
-parse_hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool
 parse_digits(const char *p, const char *end, size_t n, int *v)
 {

@@ -14,8 +14,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Returns the value of the hex digit c (either case), or -1. */
-int parse_hexdigit(int c);
+#include "lib/escape.h"
+
+/*
+ * Returns the value of the hex digit c (either case), or -1.  The one
+ * implementation lives in lib/escape.h, which lib/ code needs as well.
+ */
+static inline int
+parse_hexdigit(int c)
+{
+	return escape_hexdigit(c);
+}
 
 /*
  * Reads exactly n decimal digits at p into *v.  Returns false (and leaves
