@@ -55,6 +55,53 @@ size_t parse_int(const char *p, const char *end, int64_t *v);
 size_t parse_hex(const char *p, const char *end, uint64_t *v);
 
 /*
+ * The same three, for a whole field: true when [p, end) is non-empty and
+ * read to its end, false otherwise (and *v is then left alone).  The
+ * values saturate as above; a decoder that wants fewer digits checks the
+ * length itself.
+ */
+bool parse_uint_all(const char *p, const char *end, uint64_t *v);
+bool parse_int_all(const char *p, const char *end, int64_t *v);
+bool parse_hex_all(const char *p, const char *end, uint64_t *v);
+
+/*
+ * Decodes the hex digit pairs of [p, end) into out[0..max): the span past
+ * 2 * max characters is not read.  Returns the number of bytes written, or
+ * -1 when the span has an odd length or a pair read holds a non-hex digit.
+ */
+long parse_hexbytes(const char *p, const char *end, uint8_t *out, size_t max);
+
+/* Fraction digits kept by parse_number_scan (a uint64_t holds 19). */
+#define PARSE_FRAC_MAX 18
+
+/* An unsigned decimal number "digits[.digits]" split into its parts. */
+struct parse_number {
+	uint64_t ipart;		/* the integer digits, saturating */
+	uint64_t fpart;		/* the first PARSE_FRAC_MAX fraction digits */
+	size_t nint;		/* integer digits read */
+	size_t nfrac;		/* fraction digits read, all of them */
+	bool dot;		/* the '.' was read */
+};
+
+/*
+ * Reads "digits[.digits]" (no sign) into *num, for a decoder that applies
+ * its own limits on the digit counts.  At least one digit is needed on one
+ * side of the '.'; "12." keeps the '.' (dot set, nfrac 0).  Returns the
+ * bytes consumed, 0 when there is no number (*num is then left alone).
+ */
+size_t parse_number_scan(const char *p, const char *end,
+    struct parse_number *num);
+
+/* Returns the value of a number read by parse_number_scan. */
+double parse_number_value(const struct parse_number *num);
+
+/*
+ * Returns a number read by parse_number_scan as an NMEA "dddmm.mmmm"
+ * coordinate in decimal degrees (see parse_ddmm).
+ */
+double parse_number_ddmm(const struct parse_number *num);
+
+/*
  * Reads a decimal number: optional sign, digits, optional '.' and
  * digits ("45.3", "045.30", "0", "-70", ".5", "12.").  At least one digit
  * is needed.  Fraction digits past the 18th are consumed and ignored.
