@@ -7,7 +7,7 @@
  */
 #include "ingest/parse.h"
 
-static const double pow10_table[19] = {
+const double parse_pow10[PARSE_FRAC_MAX + 1] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
 	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
 };
@@ -28,29 +28,6 @@ parse_digits(const char *p, const char *end, size_t n, int *v)
 	}
 	*v = x;
 	return true;
-}
-
-size_t
-parse_uint(const char *p, const char *end, uint64_t *v)
-{
-	const char *q = p;
-	uint64_t x = 0;
-
-	while (q < end) {
-		unsigned d = (unsigned)(unsigned char)*q - '0';
-
-		if (d > 9)
-			break;
-		if (x > (UINT64_MAX - d) / 10)
-			x = UINT64_MAX;
-		else
-			x = x * 10 + d;
-		q++;
-	}
-	if (q == p)
-		return 0;
-	*v = x;
-	return (size_t)(q - p);
 }
 
 size_t
@@ -140,52 +117,6 @@ parse_hexbytes(const char *p, const char *end, uint8_t *out, size_t max)
 		out[n++] = (uint8_t)(hi << 4 | lo);
 	}
 	return (long)n;
-}
-
-size_t
-parse_number_scan(const char *p, const char *end, struct parse_number *num)
-{
-	struct parse_number x = { 0, 0, 0, 0, false };
-	const char *q = p;
-
-	x.nint = parse_uint(q, end, &x.ipart);
-	q += x.nint;
-	if (q < end && *q == '.') {
-		const char *r = q + 1;
-
-		while (r < end && (unsigned)(unsigned char)*r - '0' <= 9) {
-			if (x.nfrac < PARSE_FRAC_MAX)
-				x.fpart = x.fpart * 10 + (uint64_t)(*r - '0');
-			x.nfrac++;
-			r++;
-		}
-		/* A lone '.' with no digit on either side is not a number. */
-		if (x.nint > 0 || r > q + 1) {
-			q = r;
-			x.dot = true;
-		}
-	}
-	if (q == p)
-		return 0;
-	*num = x;
-	return (size_t)(q - p);
-}
-
-double
-parse_number_value(const struct parse_number *num)
-{
-	size_t nf = num->nfrac < PARSE_FRAC_MAX ? num->nfrac : PARSE_FRAC_MAX;
-
-	return (double)num->ipart + (double)num->fpart / pow10_table[nf];
-}
-
-double
-parse_number_ddmm(const struct parse_number *num)
-{
-	size_t nf = num->nfrac < PARSE_FRAC_MAX ? num->nfrac : PARSE_FRAC_MAX;
-
-	return (double)(num->ipart / 100) + ((double)(num->ipart % 100) +
-	    (double)num->fpart / pow10_table[nf]) / 60.0;
 }
 
 size_t

@@ -36,9 +36,31 @@ bool parse_digits(const char *p, const char *end, size_t n, int *v);
 /*
  * Reads a run of decimal digits.  Returns the number of digits consumed
  * (0 when p is not on a digit).  The value saturates at UINT64_MAX; the
- * whole run is consumed regardless.
+ * whole run is consumed regardless.  Inline, as the number readers below:
+ * the decoders call them for nearly every field.
  */
-size_t parse_uint(const char *p, const char *end, uint64_t *v);
+static inline size_t
+parse_uint(const char *p, const char *end, uint64_t *v)
+{
+	/* 19 digits always fit: only a longer run needs the overflow test. */
+	const char *fits = end - p > 19 ? p + 19 : end;
+	const char *q = p;
+	uint64_t x = 0;
+	unsigned d;
+
+	while (q < fits && (d = (unsigned)(unsigned char)*q - '0') <= 9) {
+		x = x * 10 + d;
+		q++;
+	}
+	while (q < end && (d = (unsigned)(unsigned char)*q - '0') <= 9) {
+		x = x > (UINT64_MAX - d) / 10 ? UINT64_MAX : x * 10 + d;
+		q++;
+	}
+	if (q == p)
+		return 0;
+	*v = x;
+	return (size_t)(q - p);
+}
 
 /*
  * Reads an optional sign ('+' or '-') and a run of decimal digits.
@@ -74,6 +96,9 @@ long parse_hexbytes(const char *p, const char *end, uint8_t *out, size_t max);
 /* Fraction digits kept by parse_number_scan (a uint64_t holds 19). */
 #define PARSE_FRAC_MAX 18
 
+/* 1e0 to 1e18, for the fraction of a number. */
+extern const double parse_pow10[PARSE_FRAC_MAX + 1];
+
 /* An unsigned decimal number "digits[.digits]" split into its parts. */
 struct parse_number {
 	uint64_t ipart;		/* the integer digits, saturating */
@@ -89,17 +114,56 @@ struct parse_number {
  * side of the '.'; "12." keeps the '.' (dot set, nfrac 0).  Returns the
  * bytes consumed, 0 when there is no number (*num is then left alone).
  */
-size_t parse_number_scan(const char *p, const char *end,
-    struct parse_number *num);
+static inline size_t
+parse_number_scan(const char *p, const char *end, struct parse_number *num)
+{
+	struct parse_number x = { 0, 0, 0, 0, false };
+	const char *q = p;
+
+	x.nint = parse_uint(q, end, &x.ipart);
+	q += x.nint;
+	if (q < end && *q == '.') {
+		const char *r = q + 1;
+
+		while (r < end && (unsigned)(unsigned char)*r - '0' <= 9) {
+			if (x.nfrac < PARSE_FRAC_MAX)
+				x.fpart = x.fpart * 10 + (uint64_t)(*r - '0');
+			x.nfrac++;
+			r++;
+		}
+		/* A lone '.' with no digit on either side is not a number. */
+		if (x.nint > 0 || r > q + 1) {
+			q = r;
+			x.dot = true;
+		}
+	}
+	if (q == p)
+		return 0;
+	*num = x;
+	return (size_t)(q - p);
+}
 
 /* Returns the value of a number read by parse_number_scan. */
-double parse_number_value(const struct parse_number *num);
+static inline double
+parse_number_value(const struct parse_number *num)
+{
+	size_t nf = num->nfrac < PARSE_FRAC_MAX ? num->nfrac : PARSE_FRAC_MAX;
+
+	return (double)num->ipart + (double)num->fpart / parse_pow10[nf];
+}
 
 /*
  * Returns a number read by parse_number_scan as an NMEA "dddmm.mmmm"
  * coordinate in decimal degrees (see parse_ddmm).
  */
-double parse_number_ddmm(const struct parse_number *num);
+static inline double
+parse_number_ddmm(const struct parse_number *num)
+{
+	size_t nf = num->nfrac < PARSE_FRAC_MAX ? num->nfrac : PARSE_FRAC_MAX;
+
+	return (double)(num->ipart / 100) + ((double)(num->ipart % 100) +
+	    (double)num->fpart / parse_pow10[nf]) / 60.0;
+}
 
 /*
  * Reads a decimal number: optional sign, digits, optional '.' and

@@ -858,8 +858,7 @@ decode_dw5(const struct msg *m, struct report *r)
 		s2 = s1 == NULL ? NULL : memchr(s1 + 1, '*', (size_t)(fe - s1 - 1));
 		if (s1 == NULL || s2 == NULL || s1 == f ||
 		    parse_int(s1 + 1, s2, &rssi) != (size_t)(s2 - s1 - 1) ||
-		    s2 + 1 == fe ||
-		    parse_uint(s2 + 1, fe, &ch) != (size_t)(fe - s2 - 1))
+		    !parse_uint_all(s2 + 1, fe, &ch))
 			return "bad WiFi entry";
 		if (memchr(f, ';', (size_t)(s1 - f)) != NULL)
 			return "bad WiFi entry";

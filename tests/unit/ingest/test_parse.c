@@ -186,6 +186,27 @@ test_whole_fields(void **state)
 }
 
 static void
+test_uint_long_runs(void **state)
+{
+	uint64_t u = 7;
+
+	(void)state;
+	/* 19 nines fit; UINT64_MAX itself (20 digits) is exact, one more
+	 * saturates, and so does a run of 25 digits. */
+	assert_int_equal(parse_uint(SPAN("9999999999999999999"), &u), 19);
+	assert_true(u == 9999999999999999999ULL);
+	assert_int_equal(parse_uint(SPAN("18446744073709551615"), &u), 20);
+	assert_true(u == 18446744073709551615ULL);
+	assert_int_equal(parse_uint(SPAN("18446744073709551620"), &u), 20);
+	assert_true(u == UINT64_MAX);
+	assert_int_equal(parse_uint(SPAN("1000000000000000000000000,"), &u), 25);
+	assert_true(u == UINT64_MAX);
+	/* Leading zeros do not count towards an overflow. */
+	assert_int_equal(parse_uint(SPAN("0000000000000000000000042"), &u), 25);
+	assert_int_equal(u, 42);
+}
+
+static void
 test_hexbytes(void **state)
 {
 	uint8_t b[4] = { 0xAA, 0xAA, 0xAA, 0xAA };
@@ -212,7 +233,7 @@ test_hexbytes(void **state)
 static void
 test_number_scan(void **state)
 {
-	struct parse_number x;
+	struct parse_number x = { 0 };
 	const char *s = "087.25,";
 
 	(void)state;
@@ -268,6 +289,7 @@ main(void)
 		cmocka_unit_test(test_decimal),
 		cmocka_unit_test(test_ddmm),
 		cmocka_unit_test(test_whole_fields),
+		cmocka_unit_test(test_uint_long_runs),
 		cmocka_unit_test(test_hexbytes),
 		cmocka_unit_test(test_number_scan),
 	};
