@@ -153,8 +153,7 @@ field_uint(struct fields *c, uint64_t *v)
 {
 	const char *f, *fe;
 
-	return field_next(c, &f, &fe) && f < fe &&
-	    parse_uint(f, fe, v) == (size_t)(fe - f);
+	return field_next(c, &f, &fe) && parse_uint_all(f, fe, v);
 }
 
 /* The next field as "ddmmyy" followed by a field "hhmmss". */
@@ -453,16 +452,16 @@ fixed_parse(const char *s, const char *end, struct fix *f, const char **arg_end)
 		 * anything.  The limits keep a block cut inside its status
 		 * ("087.250100") from passing as a course.
 		 */
-		const char *dot;
+		struct parse_number course;
 
 		q = skip_spaces(q, end);
 		if (q == end)
 			return TRUNCATED;
-		for (dot = q; dot < end && is_digit(*dot); dot++)
-			;
-		if (dot == q || dot - q > 3 || dot == end || *dot != '.' ||
-		    parse_decimal(q, end, &f->course) > (size_t)(dot - q) + 5)
+		if (parse_number_scan(q, end, &course) == 0 ||
+		    course.nint == 0 || course.nint > 3 || !course.dot ||
+		    course.nfrac > 4)
 			return "bad course";
+		f->course = parse_number_value(&course);
 		return NULL;
 	}
 	if (l - q < 8 + 1)
@@ -550,16 +549,6 @@ comma_parse(struct fields *c, struct fix *f)
 	return NULL;
 }
 
-static bool
-all_hex(const char *p, const char *end)
-{
-	for (; p < end; p++) {
-		if (parse_hexdigit((unsigned char)*p) < 0)
-			return false;
-	}
-	return true;
-}
-
 /*
  * The fields after the course in the comma layout: either the fixed
  * block's status and odometer ("01000000,L0001E240"), or altitude (m) and
@@ -578,8 +567,9 @@ comma_tail(struct fields *c, struct report *r, struct fix *f)
 	}
 	if (!field_next(c, &b, &be))
 		b = be = NULL;
-	if (ae - a == 8 && all_hex(a, ae) && b != NULL && be - b >= 2 &&
-	    *b == 'L' && parse_hex(b + 1, be, &f->odometer) > 0) {
+	if (ae - a == 8 && parse_hex_all(a, ae, &(uint64_t){0}) &&
+	    b != NULL && be - b >= 2 && *b == 'L' &&
+	    parse_hex(b + 1, be, &f->odometer) > 0) {
 		f->status = a;
 		f->has_odometer = true;
 		apply_fix(r, f);
@@ -589,7 +579,7 @@ comma_tail(struct fields *c, struct report *r, struct fix *f)
 	if (a == ae || parse_decimal(a, ae, &alt) != (size_t)(ae - a))
 		return;
 	report_add_num(r, "altitude", alt, 1);
-	if (b != NULL && b < be && parse_uint(b, be, &sat) == (size_t)(be - b))
+	if (b != NULL && parse_uint_all(b, be, &sat))
 		report_add_int(r, "sat", (int64_t)sat);
 }
 
@@ -615,8 +605,7 @@ decode_gps(const struct msg *m, struct report *r)
 		return why;
 	a = m->body;
 	if (cmd_is(m, "BP05")) {
-		if (a < arg_end && parse_uint(a, arg_end, &(uint64_t){0}) ==
-		    (size_t)(arg_end - a))
+		if (parse_uint_all(a, arg_end, &(uint64_t){0}))
 			report_add_str(r, "imei", a, (size_t)(arg_end - a));
 	} else if (cmd_is(m, "BO01")) {
 		if (arg_end - a != 1 || !is_digit(*a))
@@ -739,11 +728,11 @@ decode_bz00_flat(const struct msg *m, struct report *r)
 	fields_init(&c, p, m->end);
 	if (!field_uint(&c, &mcc) || !field_uint(&c, &mnc))
 		return "bad cell";
-	if (!field_next(&c, &f, &fe) || f == fe ||
-	    parse_hex(f, fe, &lac) != (size_t)(fe - f) || fe - f > 8)
+	if (!field_next(&c, &f, &fe) || fe - f > 8 ||
+	    !parse_hex_all(f, fe, &lac))
 		return "bad cell";
-	if (!field_next(&c, &f, &fe) || f == fe ||
-	    parse_hex(f, fe, &cid) != (size_t)(fe - f) || fe - f > 8)
+	if (!field_next(&c, &f, &fe) || fe - f > 8 ||
+	    !parse_hex_all(f, fe, &cid))
 		return "bad cell";
 	b.len = 0;
 	b.full = false;
