@@ -5,7 +5,10 @@
  * nothing and keeps no state.  The scanning ones return how many bytes
  * they consumed (0: nothing matched, and *v is then left untouched), so a
  * decoder chains them over a cursor.  No locale, no errno, no libc number
- * parsing: these sit on the decoders' hot path.
+ * parsing: these sit on the decoders' hot path.  For the same reason the
+ * readers called for nearly every field (parse_uint and the number
+ * scanner) are static inline here: as calls into parse.c they cost the
+ * GPS103 decoder about a tenth more instructions per report.
  */
 #ifndef GA_INGEST_PARSE_H
 #define GA_INGEST_PARSE_H
@@ -36,8 +39,7 @@ bool parse_digits(const char *p, const char *end, size_t n, int *v);
 /*
  * Reads a run of decimal digits.  Returns the number of digits consumed
  * (0 when p is not on a digit).  The value saturates at UINT64_MAX; the
- * whole run is consumed regardless.  Inline, as the number readers below:
- * the decoders call them for nearly every field.
+ * whole run is consumed regardless.
  */
 static inline size_t
 parse_uint(const char *p, const char *end, uint64_t *v)
@@ -93,7 +95,7 @@ bool parse_hex_all(const char *p, const char *end, uint64_t *v);
  */
 long parse_hexbytes(const char *p, const char *end, uint8_t *out, size_t max);
 
-/* Fraction digits kept by parse_number_scan (a uint64_t holds 19). */
+/* Fraction digits kept by parse_number_scan: 19 always fit a uint64_t. */
 #define PARSE_FRAC_MAX 18
 
 /* 1e0 to 1e18, for the fraction of a number. */
