@@ -134,13 +134,15 @@ struct downlink {
 	struct rconn *ctl;		/* claims and checks */
 	struct event *tick;
 	char *stream_key;
+	char *results_key;
 	char *claim_prefix;
 	char ingest_id[128];
 	int64_t start_ms;
 	int64_t udp_ttl_ms;
 	size_t per_device;
 	size_t pending_max;
-	char last_id[STREAM_ID_MAX];
+	char last_id[STREAM_ID_MAX];	/* of P:commands */
+	char last_result[STREAM_ID_MAX];	/* of P:command-results */
 	bool reading;
 	bool freeing;
 	size_t ctl_inflight;
@@ -771,6 +773,39 @@ entry(struct downlink *dl, const struct redisReply *id,
 	step(c);
 }
 
+/*
+ * A P:command-results entry: the command it names was resolved (by us,
+ * or by another process that claimed it), so a copy still waiting here
+ * goes now rather than at its expiry.
+ */
+static void
+result_seen(struct downlink *dl, const struct redisReply *id,
+    const struct redisReply *fields)
+{
+	const struct redisReply *dev, *cid;
+	struct dl_dev *d;
+
+	if (id->type != REDIS_REPLY_STRING || id->len >= STREAM_ID_MAX)
+		return;
+	memcpy(dl->last_result, id->str, id->len + 1);
+	if (fields == NULL || fields->type != REDIS_REPLY_ARRAY ||
+	    (dev = field(fields, "device")) == NULL ||
+	    (cid = field(fields, "id")) == NULL ||
+	    (d = dev_get(dl, dev->str, false)) == NULL)
+		return;
+	for (struct dl_cmd *c = d->head; c != NULL; c = c->dnext) {
+		if (strcmp(c->id, cid->str) != 0)
+			continue;
+		/* CLAIM: the claim's reply says lost; HELD cannot be. */
+		if (evictable(c)) {
+			log_debug("downlink: %s: resolved elsewhere", c->id);
+			metric_add(dl->elsewhere, 1);
+			cmd_remove(c);
+		}
+		return;
+	}
+}
+
 static void
 on_read(struct rconn *rc, struct redisReply *reply, void *arg)
 {
@@ -786,18 +821,26 @@ on_read(struct rconn *rc, struct redisReply *reply, void *arg)
 		return;
 	}
 	if (reply->type == REDIS_REPLY_ARRAY) {
-		/* [[key, [[id, [field, value, …]], …]]] */
+		/* [[key, [[id, [field, value, …]], …]], …] */
 		for (size_t s = 0; s < reply->elements; s++) {
-			const struct redisReply *st = reply->element[s];
+			const struct redisReply *st = reply->element[s], *es;
+			bool cmds;
 
 			if (st->type != REDIS_REPLY_ARRAY || st->elements < 2 ||
+			    st->element[0]->type != REDIS_REPLY_STRING ||
 			    st->element[1]->type != REDIS_REPLY_ARRAY)
 				continue;
-			for (size_t i = 0; i < st->element[1]->elements; i++) {
-				const struct redisReply *e = st->element[1]->element[i];
+			cmds = strcmp(st->element[0]->str, dl->stream_key) == 0;
+			es = st->element[1];
+			for (size_t i = 0; i < es->elements; i++) {
+				const struct redisReply *e = es->element[i];
 
-				if (e->type == REDIS_REPLY_ARRAY && e->elements >= 2)
+				if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
+					continue;
+				if (cmds)
 					entry(dl, e->element[0], e->element[1]);
+				else
+					result_seen(dl, e->element[0], e->element[1]);
 			}
 		}
 	}
@@ -808,7 +851,8 @@ static void
 read_next(struct downlink *dl)
 {
 	const char *argv[] = { "XREAD", "COUNT", READ_COUNT, "BLOCK", NULL,
-	    "STREAMS", dl->stream_key, dl->last_id };
+	    "STREAMS", dl->stream_key, dl->results_key, dl->last_id,
+	    dl->last_result };
 	size_t lens[sizeof argv / sizeof argv[0]];
 	char block[16];
 
@@ -1071,7 +1115,7 @@ register_metrics(struct downlink *dl, struct metrics *m)
 	    "Commands reported unsupported by this process");
 	dl->elsewhere = metrics_counter(m,
 	    "geoalarm_ingest_commands_claimed_elsewhere_total",
-	    "Commands another ingest process had claimed");
+	    "Commands another ingest process claimed or resolved");
 	dl->dropped = metrics_counter(m, "geoalarm_ingest_commands_dropped_total",
 	    "Commands dropped because a queue bound was reached");
 	metrics_gauge_fn(m, "geoalarm_ingest_commands_pending",
@@ -1089,6 +1133,7 @@ downlink_new(struct event_base *base, const struct downlink_opts *o,
 	dl->base = base;
 	dl->w = w;
 	dl->stream_key = xasprintf("%s:commands", o->prefix);
+	dl->results_key = xasprintf("%s:command-results", o->prefix);
 	dl->claim_prefix = xasprintf("%s:command:", o->prefix);
 	dl->udp_ttl_ms = (int64_t)o->udp_peer_ttl * 1000;
 	dl->per_device = o->per_device > 0 ? o->per_device : DOWNLINK_PER_DEVICE;
@@ -1104,6 +1149,9 @@ downlink_new(struct event_base *base, const struct downlink_opts *o,
 	    (long)getpid(), dl->start_ms);
 	snprintf(dl->last_id, sizeof dl->last_id, "%" PRId64 "-0",
 	    dl->start_ms - (int64_t)DOWNLINK_TTL_MAX * 1000);
+	/* Results from before are covered by the claim check of entry(). */
+	snprintf(dl->last_result, sizeof dl->last_result, "%" PRId64 "-0",
+	    dl->start_ms);
 	register_metrics(dl, m);
 	dl->rd = rconn_new(base, o->redis, "redis-commands", on_rd_state, dl,
 	    err, errlen);
@@ -1152,6 +1200,7 @@ downlink_free(struct downlink *dl)
 	}
 	free(dl->buckets);
 	free(dl->stream_key);
+	free(dl->results_key);
 	free(dl->claim_prefix);
 	free(dl);
 }

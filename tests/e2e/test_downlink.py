@@ -378,8 +378,10 @@ class TwoIngestTest(DownlinkCase):
         self.assertTrue(dev.nothing_more(0.5))
         self.assertEqual(self.sent_by(self.other), 5)
         self.assertEqual(self.sent_by(self.ingest), 0)
-        # The first ingest dropped them when it lost their claims (at
-        # expiry at the latest); nothing is reported twice meanwhile.
+        # The first ingest saw their results and let its copies go.
+        self.wait_pending(self.ingest, 0)
+        self.assertEqual(self.metric(
+            self.ingest, "geoalarm_ingest_commands_claimed_elsewhere_total"), 5)
         self.assertEqual(len(self.results()), 5)
 
     def test_device_on_both_gets_one_copy(self):
