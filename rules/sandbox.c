@@ -26,7 +26,6 @@
  */
 #define HOOK_STEP 1000
 #define MAX_FRAMES 5		/* Lua frames named in an error line */
-#define MAX_CHUNKS 8		/* chunks whose _ENV is watched */
 
 struct sandbox {
 	lua_State *L;
@@ -38,8 +37,7 @@ struct sandbox {
 	long spent;		/* instructions of the current call */
 	int step;		/* hook period: min(budget, HOOK_STEP) */
 	int env_ref;		/* the globals table (registry ref) */
-	int nchunks;
-	int chunk_refs[MAX_CHUNKS];
+	int chunks_ref;		/* set of loaded chunks (registry ref) */
 };
 
 /* {==================================================================
@@ -63,8 +61,12 @@ sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		return NULL;
 	}
 	if (nsize > old) {
-		if (sb->fail_in > 0 && --sb->fail_in == 0)
+		/* Injected failures persist: Lua retries a failed allocation
+		 * after a full collection, which would hide a single one. */
+		if (sb->fail_in > 0 && --sb->fail_in == 0) {
+			sb->fail_in = 1;
 			return NULL;
+		}
 		if (nsize - old > sb->mem_max - sb->used)
 			return NULL;
 		sb->nallocs++;
@@ -143,10 +145,48 @@ l_setmetatable(lua_State *L)
 static int
 raise_at_caller(lua_State *L, const char *fmt, const char *what)
 {
-	luaL_where(L, 2);
+	luaL_where(L, 1);
 	lua_pushfstring(L, fmt, what);
 	lua_concat(L, 2);
 	return lua_error(L);
+}
+
+/*
+ * xpcall whose handler never runs once the budget is spent.  Lua calls a
+ * message handler with hooks still off when the error comes from a hook,
+ * so a looping handler could never be stopped.
+ */
+static int
+l_xpcall_msgh(lua_State *L)
+{
+	struct sandbox *sb = sandbox_of(L);
+
+	if (sb->spent >= sb->budget)
+		return 1;
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, lua_gettop(L) - 1, 1);
+	return 1;
+}
+
+static int
+l_xpcall(lua_State *L)
+{
+	int n = lua_gettop(L);
+
+	luaL_checktype(L, 2, LUA_TFUNCTION);
+	lua_pushvalue(L, 2);
+	lua_pushcclosure(L, l_xpcall_msgh, 1);
+	lua_replace(L, 2);			/* f, msgh, args... */
+	lua_pushboolean(L, 1);
+	lua_pushvalue(L, 1);
+	lua_rotate(L, 3, 2);			/* f, msgh, true, f, args... */
+	if (lua_pcall(L, n - 2, LUA_MULTRET, 2) != LUA_OK) {
+		lua_pushboolean(L, 0);
+		lua_pushvalue(L, -2);
+		return 2;
+	}
+	return lua_gettop(L) - 2;
 }
 
 static int
@@ -240,7 +280,7 @@ sandbox_readonly(lua_State *L, int idx)
 static const char *const base_allowed[] = {
 	"assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall",
 	"rawequal", "rawget", "rawlen", "select", "tonumber", "tostring",
-	"type", "xpcall", "_VERSION", NULL
+	"type", "_VERSION", NULL
 };
 
 /* Copies the library at package.loaded[name] into env[name], read-only. */
@@ -304,6 +344,8 @@ l_setup(lua_State *L)
 	lua_setfield(L, env, "setmetatable");
 	lua_pushcfunction(L, l_print);
 	lua_setfield(L, env, "print");
+	lua_pushcfunction(L, l_xpcall);
+	lua_setfield(L, env, "xpcall");
 	add_library(L, env, LUA_STRLIBNAME, NULL);
 	add_library(L, env, LUA_TABLIBNAME, NULL);
 	add_library(L, env, LUA_MATHLIBNAME, NULL);
@@ -312,6 +354,10 @@ l_setup(lua_State *L)
 	lua_pushvalue(L, env);
 	lua_setfield(L, env, LUA_GNAME);
 	sb->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	/* Chunks stay referenced: their functions may outlive them (rules
+	 * do), and only the chunk leads to the _ENV they share. */
+	lua_createtable(L, 0, 4);
+	sb->chunks_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	return 0;
 }
 
@@ -424,8 +470,8 @@ take_error(struct sandbox *sb, int status, char *err, size_t errlen)
 		msg = mem;
 	} else if (lua_type(L, -1) == LUA_TSTRING)
 		msg = lua_tostring(L, -1);
-	if (msg == NULL)
-		msg = "error in error handling";
+	if (msg == NULL || status == LUA_ERRERR)
+		msg = "error in error handling (out of memory or stack overflow)";
 	if (errlen > 0) {
 		snprintf(err, errlen, "%s", msg);
 		for (i = 0; err[i] != '\0'; i++)
@@ -435,24 +481,34 @@ take_error(struct sandbox *sb, int status, char *err, size_t errlen)
 	lua_pop(L, 1);
 }
 
-/* Restores any chunk's _ENV that code replaced; true if one was. */
+/*
+ * Restores the _ENV of any loaded chunk that code replaced (an upvalue
+ * shared by every function of the chunk, so one rule could otherwise swap
+ * the globals of all the others); true if one was.  Allocates nothing.
+ */
 static int
 env_repaired(struct sandbox *sb)
 {
 	lua_State *L = sb->L;
-	int i, bad = 0;
+	int bad = 0, chunks;
 
-	for (i = 0; i < sb->nchunks; i++) {
-		lua_rawgeti(L, LUA_REGISTRYINDEX, sb->chunk_refs[i]);
-		lua_getupvalue(L, -1, 1);
-		lua_rawgeti(L, LUA_REGISTRYINDEX, sb->env_ref);
-		if (!lua_rawequal(L, -1, -2)) {
+	if (!lua_checkstack(L, 5))
+		return 0;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->chunks_ref);
+	chunks = lua_gettop(L);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->env_ref);
+	lua_pushnil(L);
+	while (lua_next(L, chunks)) {
+		lua_pop(L, 1);
+		if (lua_getupvalue(L, -1, 1) != NULL &&
+		    !lua_rawequal(L, -1, chunks + 1)) {
+			lua_pushvalue(L, chunks + 1);
 			lua_setupvalue(L, -3, 1);
 			bad = 1;
-			lua_pop(L, 2);
-		} else
-			lua_pop(L, 3);
+		}
+		lua_pop(L, 1);
 	}
+	lua_settop(L, chunks - 1);
 	return bad;
 }
 
@@ -533,10 +589,11 @@ l_load(lua_State *L)
 		return lua_error(L);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->env_ref);
 	lua_setupvalue(L, 1, 1);
-	if (sb->nchunks < MAX_CHUNKS) {
-		lua_pushvalue(L, 1);
-		sb->chunk_refs[sb->nchunks++] = luaL_ref(L, LUA_REGISTRYINDEX);
-	}
+	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->chunks_ref);
+	lua_pushvalue(L, 1);
+	lua_pushboolean(L, 1);
+	lua_rawset(L, -3);
+	lua_pop(L, 1);
 	return 1;
 }
 
@@ -548,10 +605,6 @@ sandbox_load(struct sandbox *sb, const char *buf, size_t len,
 	struct load_args a = { sb, buf, len, name, LUA_OK };
 	int status;
 
-	if (sb->nchunks >= MAX_CHUNKS) {
-		snprintf(err, errlen, "too many chunks in one sandbox");
-		return -1;
-	}
 	lua_pushcfunction(L, l_load);
 	lua_pushlightuserdata(L, &a);
 	status = lua_pcall(L, 1, 1, 0);
@@ -617,7 +670,7 @@ sandbox_new(size_t mem_max, long budget, char *err, size_t errlen)
 
 	sb->mem_max = mem_max > 0 ? mem_max : SANDBOX_MEM_DEFAULT;
 	sb->budget = budget > 0 ? budget : SANDBOX_BUDGET_DEFAULT;
-	sb->env_ref = LUA_NOREF;
+	sb->env_ref = sb->chunks_ref = LUA_NOREF;
 	sb->L = lua_newstate(sb_alloc, sb);
 	if (sb->L == NULL) {
 		snprintf(err, errlen, "cannot create a Lua state within %zu bytes",

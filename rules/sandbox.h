@@ -72,9 +72,10 @@ size_t sandbox_mem_used(const struct sandbox *sb);
 size_t sandbox_mem_max(const struct sandbox *sb);
 
 /*
- * Fault injection (tests): the nth allocation from now (1 = the next one)
- * fails as if the cap were reached; later ones succeed again.  0 turns it
- * off.  sandbox_alloc_count counts every allocation (growth) so far, so a
+ * Fault injection (tests): from the nth allocation from now (1 = the next
+ * one) on, every allocation fails as if the cap were reached, until
+ * sandbox_fail_alloc(sb, 0) turns it off.  (A single failure would not
+ * show: Lua retries after a full collection.)  sandbox_alloc_count counts every allocation (growth) so far, so a
  * test can walk n over every allocation of an operation.
  */
 void sandbox_fail_alloc(struct sandbox *sb, long nth);
@@ -83,6 +84,8 @@ long sandbox_alloc_count(const struct sandbox *sb);
 /*
  * Compiles buf[0..len) (text only) as a chunk named name (Lua's convention:
  * "@file" or "=label") whose _ENV is the sandbox's globals, and pushes it.
+ * The sandbox keeps every chunk it loaded for its whole life (a rules
+ * sandbox loads two) so that sandbox_call can restore a replaced _ENV.
  * Returns 0, or -1 with the compiler's "file:line: reason" in err (nothing
  * pushed).
  */

@@ -27,7 +27,7 @@ struct hpos {
  * Fills p from "k=v k=v ... [in=a,b] [enter=a] [exit=b]" (values without
  * spaces).  in/enter/exit fill the fence lists.
  */
-static const struct rules_pos *
+static inline const struct rules_pos *
 hpos_make(struct hpos *p, const char *spec)
 {
 	static const char *const lk[3] = { "in", "enter", "exit" };
@@ -67,7 +67,7 @@ hpos_make(struct hpos *p, const char *spec)
 }
 
 /* Loads src or fails the test with the load error. */
-static struct rules *
+static inline struct rules *
 h_load(const char *src)
 {
 	char err[512];
@@ -80,7 +80,7 @@ h_load(const char *src)
 }
 
 /* Loads src without the self-check (for rules meant to fail). */
-static struct rules *
+static inline struct rules *
 h_load_nc(const char *src)
 {
 	struct rules_opts opts = { 0, 0, true };
@@ -94,7 +94,7 @@ h_load_nc(const char *src)
 }
 
 /* Loads src expecting failure; returns the error text (static). */
-static const char *
+static inline const char *
 h_load_err(const char *src)
 {
 	static char err[512];
@@ -112,7 +112,7 @@ h_load_err(const char *src)
  * Runs the rules for device on spec, keeping the device's state in
  * *state (heap; updated when the result carries a new one).
  */
-static const struct rules_result *
+static inline const struct rules_result *
 h_run(struct rules *r, const char *device, const char *spec, char **state)
 {
 	struct hpos p;
@@ -127,7 +127,7 @@ h_run(struct rules *r, const char *device, const char *spec, char **state)
 }
 
 /* Concatenation of the alert types of res, separated by spaces (static). */
-static const char *
+static inline const char *
 h_types(const struct rules_result *res)
 {
 	static char buf[512];
