@@ -63,24 +63,42 @@ alarm_has(const char *list, const char *name)
 	return false;
 }
 
-/* Where alerts for this report are located (SPEC: last known fix). */
-struct where {
-	bool has_pos;
-	double lat, lon;
-};
+void
+builtin_locate(const struct state *st, const struct builtin_pos *pos,
+    struct alert *a)
+{
+	a->time_ms = pos->time_ms;
+	a->has_speed = pos->has_speed;
+	a->speed = pos->speed;
+	if (pos->has_fix && pos->valid) {
+		a->has_pos = true;
+		a->lat = pos->lat;
+		a->lon = pos->lon;
+	} else if (st->has_fix) {
+		a->has_pos = true;
+		a->lat = st->lat;
+		a->lon = st->lon;
+	} else if (pos->has_fix) {
+		/* An invalid fix is better than nothing for a first alarm. */
+		a->has_pos = true;
+		a->lat = pos->lat;
+		a->lon = pos->lon;
+	} else {
+		a->has_pos = false;
+	}
+}
 
+/*
+ * Appends an alert of rule to out, located where builtin_eval was called
+ * (w: a copy of the state as it was before this report moved it).
+ */
 static struct alert *
 add(struct alert_list *out, const char *rule, const struct builtin_pos *pos,
-    const struct where *w)
+    const struct state *w)
 {
 	struct alert *a = alert_list_add(out, rule, rule);
 
-	a->time_ms = pos->time_ms;
-	a->has_pos = w->has_pos;
-	a->lat = w->lat;
-	a->lon = w->lon;
-	a->has_speed = pos->has_speed;
-	a->speed = pos->speed;
+	builtin_locate(w, pos, a);
 	return a;
 }
 
@@ -119,7 +137,7 @@ builtin_cooldown(struct state *st, const struct alert *a, double cooldown)
 
 static void
 eval_alarms(struct state *st, const struct builtin_pos *pos,
-    const struct builtin_settings *set, const struct where *w,
+    const struct builtin_settings *set, const struct state *w,
     struct alert_list *out)
 {
 	if (pos->alarm == NULL)
@@ -173,7 +191,7 @@ current_limit(const struct builtin_settings *set,
 static void
 eval_overspeed(struct state *st, const struct builtin_pos *pos,
     const struct builtin_settings *set, const struct builtin_fences *fences,
-    const struct where *w, struct alert_list *out)
+    const struct state *w, struct alert_list *out)
 {
 	struct state_overspeed *os = &st->os;
 	const struct builtin_fence *from;
@@ -278,7 +296,7 @@ push_id(char ***v, size_t *n, const char *id)
 
 static void
 emit_crossings(struct state *st, const struct builtin_pos *pos,
-    const struct builtin_settings *set, const struct where *w,
+    const struct builtin_settings *set, const struct state *w,
     struct crossing *c, size_t nc, bool entered, struct alert_list *out,
     struct builtin_crossings *cross)
 {
@@ -320,7 +338,7 @@ emit_crossings(struct state *st, const struct builtin_pos *pos,
 static void
 eval_fences(struct state *st, const struct builtin_pos *pos,
     const struct builtin_settings *set, const struct builtin_fences *fences,
-    const struct where *w, struct alert_list *out,
+    const struct state *w, struct alert_list *out,
     struct builtin_crossings *cross)
 {
 	char **ids = NULL;
@@ -401,7 +419,7 @@ builtin_eval(struct state *st, const struct builtin_pos *pos,
     const struct builtin_settings *set, const struct builtin_fences *fences,
     struct alert_list *out, struct builtin_crossings *cross)
 {
-	struct where w = { 0 };
+	struct state w;
 	bool valid_fix = pos->has_fix && pos->valid;
 	/*
 	 * Equal times count as in order: devices that report twice in one
@@ -410,20 +428,11 @@ builtin_eval(struct state *st, const struct builtin_pos *pos,
 	bool in_order = !st->has_last || pos->time_ms >= st->last_ms;
 	bool moves = valid_fix && in_order;
 
-	if (valid_fix) {
-		w.has_pos = true;
-		w.lat = pos->lat;
-		w.lon = pos->lon;
-	} else if (st->has_fix) {
-		w.has_pos = true;
-		w.lat = st->lat;
-		w.lon = st->lon;
-	} else if (pos->has_fix) {
-		/* An invalid fix is better than nothing for a first alarm. */
-		w.has_pos = true;
-		w.lat = pos->lat;
-		w.lon = pos->lon;
-	}
+	/* Alerts are located from the last fix as it was before this one. */
+	memset(&w, 0, sizeof w);
+	w.has_fix = st->has_fix;
+	w.lat = st->lat;
+	w.lon = st->lon;
 
 	eval_alarms(st, pos, set, &w, out);
 	if (moves && pos->has_speed)

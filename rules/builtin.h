@@ -106,6 +106,15 @@ void builtin_eval(struct state *st, const struct builtin_pos *pos,
     struct alert_list *out, struct builtin_crossings *cross);
 
 /*
+ * Sets a's time, position and speed for an alert raised by pos: at the
+ * report's fix when valid, else at the device's last valid fix, else at
+ * the report's invalid fix, else nowhere (has_pos false).  Custom rule
+ * alerts are located the same way.
+ */
+void builtin_locate(const struct state *st, const struct builtin_pos *pos,
+    struct alert *a);
+
+/*
  * The cooldown rule, for one alert about to be raised: returns false when
  * an alert of the same type (and fence, when it has one) was raised for
  * this device less than cooldown seconds of position time before a's time
