@@ -353,7 +353,8 @@ eval_fences(struct state *st, const struct builtin_pos *pos,
 		push_id(&ids, &nids, st->inside[i]);
 	for (i = 0; i < st->npending; i++)
 		push_id(&ids, &nids, st->pending[i].fence);
-	qsort(ids, nids, sizeof *ids, cmp_str);
+	if (nids > 1)
+		qsort(ids, nids, sizeof *ids, cmp_str);
 
 	for (i = 0; i < nids; i++) {
 		const struct builtin_fence *hit;
