@@ -19,13 +19,6 @@
 #include "lib/xmalloc.h"
 
 void
-builtin_settings_default(struct builtin_settings *s)
-{
-	memset(s, 0, sizeof *s);
-	s->overspeed_hysteresis = 5;
-}
-
-void
 builtin_crossings_clear(struct builtin_crossings *c)
 {
 	size_t i;
@@ -137,7 +130,7 @@ builtin_cooldown(struct state *st, const struct alert *a, double cooldown)
 
 static void
 eval_alarms(struct state *st, const struct builtin_pos *pos,
-    const struct builtin_settings *set, const struct state *w,
+    const struct settings *set, const struct state *w,
     struct alert_list *out)
 {
 	if (pos->alarm == NULL)
@@ -166,7 +159,7 @@ eval_alarms(struct state *st, const struct builtin_pos *pos,
  * else the device's.  Returns false when there is none.
  */
 static bool
-current_limit(const struct builtin_settings *set,
+current_limit(const struct settings *set,
     const struct builtin_fences *fences, double *limit,
     const struct builtin_fence **from)
 {
@@ -190,7 +183,7 @@ current_limit(const struct builtin_settings *set,
 
 static void
 eval_overspeed(struct state *st, const struct builtin_pos *pos,
-    const struct builtin_settings *set, const struct builtin_fences *fences,
+    const struct settings *set, const struct builtin_fences *fences,
     const struct state *w, struct alert_list *out)
 {
 	struct state_overspeed *os = &st->os;
@@ -251,16 +244,9 @@ eval_overspeed(struct state *st, const struct builtin_pos *pos,
 /* ==== Fences ==== */
 
 static bool
-watched(const struct builtin_settings *set, const char *id)
+watched(const struct settings *set, const char *id)
 {
-	size_t i;
-
-	if (set->fences == NULL)
-		return true;
-	for (i = 0; i < set->nfences; i++)
-		if (strcmp(set->fences[i], id) == 0)
-			return true;
-	return false;
+	return settings_fence_enabled(set, id);
 }
 
 static int
@@ -296,7 +282,7 @@ push_id(char ***v, size_t *n, const char *id)
 
 static void
 emit_crossings(struct state *st, const struct builtin_pos *pos,
-    const struct builtin_settings *set, const struct state *w,
+    const struct settings *set, const struct state *w,
     struct crossing *c, size_t nc, bool entered, struct alert_list *out,
     struct builtin_crossings *cross)
 {
@@ -337,7 +323,7 @@ emit_crossings(struct state *st, const struct builtin_pos *pos,
  */
 static void
 eval_fences(struct state *st, const struct builtin_pos *pos,
-    const struct builtin_settings *set, const struct builtin_fences *fences,
+    const struct settings *set, const struct builtin_fences *fences,
     const struct state *w, struct alert_list *out,
     struct builtin_crossings *cross)
 {
@@ -417,7 +403,7 @@ eval_fences(struct state *st, const struct builtin_pos *pos,
 
 void
 builtin_eval(struct state *st, const struct builtin_pos *pos,
-    const struct builtin_settings *set, const struct builtin_fences *fences,
+    const struct settings *set, const struct builtin_fences *fences,
     struct alert_list *out, struct builtin_crossings *cross)
 {
 	struct state w;

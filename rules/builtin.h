@@ -19,23 +19,7 @@
 
 #include "engine/alert.h"
 #include "engine/state.h"
-
-/* A device's built-in rule settings (defaults overlaid by devices[id]). */
-struct builtin_settings {
-	bool has_speed_limit;
-	double speed_limit;		/* km/h */
-	double overspeed_duration;	/* s, default 0 */
-	double overspeed_hysteresis;	/* km/h, default 5 */
-	bool overspeed_end;		/* raise overspeed_end, default false */
-	const char *const *fences;	/* fence ids the device watches, sorted
-					 * (strcmp); NULL: all fences ("*") */
-	size_t nfences;
-	double fence_dwell;		/* s, default 0 */
-	double cooldown;		/* s, default 0 */
-};
-
-/* Fills s with SPEC's defaults (no speed limit, all fences). */
-void builtin_settings_default(struct builtin_settings *s);
+#include "rules/settings.h"
 
 /* What the rules need to know of one fence. */
 struct builtin_fence {
@@ -48,7 +32,7 @@ struct builtin_fence {
 /*
  * The fences as this device sees them: those whose `devices` list admits
  * the device (the caller filters by that list; builtin filters by the
- * device's `fences` setting).
+ * device's `fences` setting, struct settings of rules/settings.h).
  */
 struct builtin_fences {
 	/* Fences covering the report's fix, sorted by id; empty when the
@@ -102,7 +86,7 @@ void builtin_crossings_clear(struct builtin_crossings *c);
  * valid fix.  Never fails.
  */
 void builtin_eval(struct state *st, const struct builtin_pos *pos,
-    const struct builtin_settings *set, const struct builtin_fences *fences,
+    const struct settings *set, const struct builtin_fences *fences,
     struct alert_list *out, struct builtin_crossings *cross);
 
 /*

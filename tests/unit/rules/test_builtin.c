@@ -45,10 +45,15 @@ lookup(void *ctx, const char *id, struct builtin_fence *out)
 	return false;
 }
 
+/* Fence id lists for settings.fences (sorted, as rules.c keeps them). */
+static char id_a[] = "a", id_c[] = "c", id_gone[] = "gone";
+static char *ids_a[] = { id_a };
+static char *ids_c[] = { id_c };
+
 /* One test run: a device, its settings, and the alerts of the last step. */
 struct run {
 	struct state *st;
-	struct builtin_settings set;
+	struct settings set;
 	struct alert_list out;
 	struct builtin_crossings cross;
 };
@@ -59,7 +64,7 @@ run_new(void)
 	struct run *r = calloc(1, sizeof *r);
 
 	r->st = state_new();
-	builtin_settings_default(&r->set);
+	settings_default(&r->set);
 	return r;
 }
 
@@ -319,7 +324,8 @@ test_fence_speed_limit_wins(void **unused)
 	(void)unused;
 	r->set.has_speed_limit = true;
 	r->set.speed_limit = 100;
-	r->set.fences = (const char *const[]){ "a" };
+	r->set.all_fences = false;
+	r->set.fences = ids_a;
 	r->set.nfences = 1;	/* limits apply whatever fences are watched */
 	/* Inside a 30 and a 50 zone: the lowest, 30, applies. */
 	assert_string_equal(summary(step(r, S(0), 45, "school town")),
@@ -388,10 +394,11 @@ static void
 test_fence_filters_and_removed_fences(void **unused)
 {
 	struct run *r = run_new();
-	static const char *const watch[] = { "a", "gone" };
+	static char *watch[] = { id_a, id_gone };
 
 	(void)unused;
 	/* Only watched fences raise crossings. */
+	r->set.all_fences = false;
 	r->set.fences = watch;
 	r->set.nfences = 2;
 	assert_string_equal(summary(step(r, S(0), 10, "a b")),
@@ -402,11 +409,13 @@ test_fence_filters_and_removed_fences(void **unused)
 	assert_string_equal(summary(step(r, S(10), 10, "a")), "");
 	assert_false(state_inside_has(r->st, "gone"));
 	/* Unwatching a fence the device is in forgets it silently too. */
+	r->set.all_fences = true;
 	r->set.fences = NULL;
 	r->set.nfences = 0;
 	assert_string_equal(summary(step(r, S(20), 10, "a c")),
 	    "fence_enter:c");
-	r->set.fences = (const char *const[]){ "c" };
+	r->set.all_fences = false;
+	r->set.fences = ids_c;
 	r->set.nfences = 1;
 	assert_string_equal(summary(step(r, S(30), 10, "c")), "");
 	assert_false(state_inside_has(r->st, "a"));
