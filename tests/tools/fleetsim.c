@@ -1,0 +1,1666 @@
+/*
+ * fleetsim.c: a fleet of simulated TK103-family trackers for tests and
+ * benchmarks.
+ *
+ * N devices over TCP (one connection each) and M over UDP (one socket
+ * each) drive tracks (straight legs between waypoints, a speed per leg,
+ * stops, GPS jitter) and send them in both dialects: TK103 fixed-layout
+ * frames (BP05 login, BR00 reports, BO01 code 2 for SOS) and GPS103 lines
+ * (`##,imei:…,A;` login, `imei:…,tracker,…;` F reports with local date and
+ * UTC time, `help me` for SOS).  Reports go out at an aggregate rate or as
+ * fast as the sockets take them, bounded by --duration and --count, to a
+ * loopback address only.
+ *
+ * With --fences the legs run through fence centres, so they cross edges;
+ * with --expect the simulator writes, one JSON object per line, the alerts
+ * the engine should raise for what it sent: fence enters and exits computed
+ * with its own geometry (circles in a local ellipsoidal projection,
+ * polygons by crossing number, corridors by segment distance), SOS reports
+ * and overspeed episodes under the rule settings given as flags.  GPS
+ * jitter is redrawn when a fix would land within a few metres of an edge,
+ * so the expectation never depends on rounding at a boundary.
+ *
+ * With --stats it writes what it sent (per transport and dialect) and the
+ * send time of every SOS report, keyed by device and fix time, for
+ * latency measurement (tests/tools/alertlat.c).  --dump writes the frames
+ * to files instead of sending them (input for tests/tools/bench_decode.c).
+ *
+ * What it leaves to others: the server's decoding and alerting (it only
+ * predicts them) and Redis (it never talks to it).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "lib/clock.h"
+#include "lib/xmalloc.h"
+
+#define DEG (M_PI / 180.0)
+#define WGS_A 6378137.0
+#define WGS_E2 6.69437999014e-3
+#define EDGE_MARGIN_M 2.5	/* engine circles are right to 1 m, rounding 0.1 m */
+#define TCP_ROOM 16384		/* unsent bytes a TCP device may queue */
+#define MAX_INFLIGHT 256	/* concurrent connects: keeps the listen backlog sane */
+#define LOGIN_WAIT_MS 5000	/* a device that hears no ack reports anyway */
+#define DRAIN_MS 10000		/* bound on flushing queued bytes at the end */
+#define SOS_MAX 2000000		/* bound on recorded SOS send times */
+#define FRAME_MAX 256
+
+/* ==== Options ==== */
+
+struct opts {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	bool have_target;
+	long tcp, udp;
+	double rate, duration, hold, connect_timeout;
+	long long count;
+	unsigned long seed;
+	long interval, sos_every, heartbeat_every;
+	double speed_limit, od_duration, od_hyst;
+	double clon, clat, radius_km;
+	const char *fences, *stats, *expect, *dump, *ready;
+};
+
+static const struct option long_opts[] = {
+	{"target", required_argument, NULL, 't'},
+	{"tcp", required_argument, NULL, 'n'},
+	{"udp", required_argument, NULL, 'm'},
+	{"rate", required_argument, NULL, 'r'},
+	{"duration", required_argument, NULL, 'd'},
+	{"count", required_argument, NULL, 'c'},
+	{"seed", required_argument, NULL, 's'},
+	{"fences", required_argument, NULL, 'f'},
+	{"sos-every", required_argument, NULL, 'k'},
+	{"heartbeat-every", required_argument, NULL, 'b'},
+	{"interval", required_argument, NULL, 'i'},
+	{"stats", required_argument, NULL, 'S'},
+	{"expect", required_argument, NULL, 'E'},
+	{"dump", required_argument, NULL, 'D'},
+	{"ready", required_argument, NULL, 'R'},
+	{"hold", required_argument, NULL, 'H'},
+	{"connect-timeout", required_argument, NULL, 'T'},
+	{"speed-limit", required_argument, NULL, 'L'},
+	{"overspeed-duration", required_argument, NULL, 'O'},
+	{"overspeed-hysteresis", required_argument, NULL, 'Y'},
+	{"center", required_argument, NULL, 'C'},
+	{"radius", required_argument, NULL, 'A'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static const char usage_text[] =
+"usage: fleetsim --target 127.0.0.1:PORT [options]   (or --dump PREFIX)\n"
+"  --tcp N                 devices over TCP, one connection each (10)\n"
+"  --udp M                 devices over UDP, one socket each (0)\n"
+"  --rate R                aggregate reports/s, 0 = as fast as possible (100)\n"
+"  --duration S            length of the reporting phase, seconds (10)\n"
+"  --count C               stop after C reports in all (0 = no limit)\n"
+"  --seed N                tracks, ids and dialects derive from it (1)\n"
+"  --fences FILE.geojson   aim the tracks through these fences\n"
+"  --sos-every K           every K-th report of a device is an SOS (0 = none)\n"
+"  --heartbeat-every K     a heartbeat after every K-th report (0 = none)\n"
+"  --interval S            simulated seconds between a device's fixes (10)\n"
+"  --stats FILE            write counts and SOS send times (JSON)\n"
+"  --expect FILE           write the alerts the tracks should raise (JSON lines)\n"
+"  --dump PREFIX           write the frames to PREFIX.tk103 and PREFIX.gps103\n"
+"                          instead of sending them (needs --count)\n"
+"  --ready FILE            create FILE once every device is connected\n"
+"  --hold S                then wait S seconds before reporting (0)\n"
+"  --connect-timeout S     bound on the connect phase (30)\n"
+"  --speed-limit K         rule setting for --expect, km/h (100)\n"
+"  --overspeed-duration S  rule setting for --expect, seconds (30)\n"
+"  --overspeed-hysteresis K  rule setting for --expect, km/h (5)\n"
+"  --center LON,LAT        centre of the tracks without fences (11.5,48.1)\n"
+"  --radius KM             tracks stay within KM of the centre (20)\n";
+
+static void
+bad_flag(const char *name, const char *why)
+{
+	fprintf(stderr, "fleetsim: --%s: %s\n", name, why);
+	exit(2);
+}
+
+static double
+num_arg(const char *name, const char *s, double min, double max)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || *end != '\0' || !isfinite(v))
+		bad_flag(name, "not a number");
+	if (v < min || v > max)
+		bad_flag(name, "out of range");
+	return v;
+}
+
+/* Accepts 127.0.0.0/8, ::1, ::ffff:127.x and "localhost"; nothing else. */
+static void
+parse_target(struct opts *o, const char *s)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&o->addr;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&o->addr;
+	size_t hl;
+	long port;
+
+	if (colon == NULL)
+		bad_flag("target", "expected HOST:PORT");
+	hl = (size_t)(colon - s);
+	if (hl > 0 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof host)
+		bad_flag("target", "bad host");
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	port = (long)num_arg("target", colon + 1, 1, 65535);
+	memset(&o->addr, 0, sizeof o->addr);
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		if ((ntohl(a4->sin_addr.s_addr) >> 24) != 127)
+			bad_flag("target", "refusing a non-loopback address");
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		o->addrlen = sizeof *a4;
+	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		const uint8_t *b = a6->sin6_addr.s6_addr;
+		if (!IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr) &&
+		    !(IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr) && b[12] == 127))
+			bad_flag("target", "refusing a non-loopback address");
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		o->addrlen = sizeof *a6;
+	} else
+		bad_flag("target", "not a numeric loopback address");
+	o->have_target = true;
+}
+
+static void
+parse_opts(struct opts *o, int argc, char **argv)
+{
+	int c, idx;
+	char *comma;
+
+	memset(o, 0, sizeof *o);
+	o->tcp = 10;
+	o->rate = 100;
+	o->duration = 10;
+	o->connect_timeout = 30;
+	o->seed = 1;
+	o->interval = 10;
+	o->speed_limit = 100;
+	o->od_duration = 30;
+	o->od_hyst = 5;
+	o->clon = 11.5;
+	o->clat = 48.1;
+	o->radius_km = 20;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", long_opts, &idx)) != -1) {
+		const char *name = c == '?' || c == ':' ? NULL : long_opts[idx].name;
+		switch (c) {
+		case 't': parse_target(o, optarg); break;
+		case 'n': o->tcp = (long)num_arg(name, optarg, 0, 60000); break;
+		case 'm': o->udp = (long)num_arg(name, optarg, 0, 60000); break;
+		case 'r': o->rate = num_arg(name, optarg, 0, 1e8); break;
+		case 'd': o->duration = num_arg(name, optarg, 0.01, 86400); break;
+		case 'c': o->count = (long long)num_arg(name, optarg, 0, 1e11); break;
+		case 's': o->seed = (unsigned long)num_arg(name, optarg, 0, 4e9); break;
+		case 'f': o->fences = optarg; break;
+		case 'k': o->sos_every = (long)num_arg(name, optarg, 0, 1e9); break;
+		case 'b': o->heartbeat_every = (long)num_arg(name, optarg, 0, 1e9); break;
+		case 'i': o->interval = (long)num_arg(name, optarg, 1, 86400); break;
+		case 'S': o->stats = optarg; break;
+		case 'E': o->expect = optarg; break;
+		case 'D': o->dump = optarg; break;
+		case 'R': o->ready = optarg; break;
+		case 'H': o->hold = num_arg(name, optarg, 0, 3600); break;
+		case 'T': o->connect_timeout = num_arg(name, optarg, 0.1, 3600); break;
+		case 'L': o->speed_limit = num_arg(name, optarg, 1, 1000); break;
+		case 'O': o->od_duration = num_arg(name, optarg, 0, 86400); break;
+		case 'Y': o->od_hyst = num_arg(name, optarg, 0, 1000); break;
+		case 'C':
+			comma = strchr(optarg, ',');
+			if (comma == NULL)
+				bad_flag(name, "expected LON,LAT");
+			*comma = '\0';
+			o->clon = num_arg(name, optarg, -180, 180);
+			o->clat = num_arg(name, comma + 1, -80, 80);
+			break;
+		case 'A': o->radius_km = num_arg(name, optarg, 0.1, 2000); break;
+		case 'h': fputs(usage_text, stdout); exit(0);
+		default:
+			fprintf(stderr, "fleetsim: %s: unknown flag or missing value\n",
+			    argv[optind - 1]);
+			exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "fleetsim: unexpected argument: %s\n", argv[optind]);
+		exit(2);
+	}
+	if (o->dump != NULL && o->count == 0)
+		bad_flag("dump", "needs --count");
+	if (o->dump == NULL && !o->have_target)
+		bad_flag("target", "required (127.0.0.1:PORT)");
+	if (o->tcp + o->udp == 0)
+		bad_flag("tcp", "no devices (--tcp and --udp are both 0)");
+}
+
+/* ==== Geometry ==== */
+
+/* Metres per degree of longitude and latitude at lat (WGS84 radii). */
+static void
+scale_at(double lat, double *kx, double *ky)
+{
+	double s = sin(lat * DEG), w = 1.0 - WGS_E2 * s * s;
+
+	*kx = WGS_A / sqrt(w) * cos(lat * DEG) * DEG;
+	*ky = WGS_A * (1.0 - WGS_E2) / (w * sqrt(w)) * DEG;
+}
+
+/* Distance in metres from p to the segment a-b, all in a local plane. */
+static double
+seg_dist(double px, double py, double ax, double ay, double bx, double by)
+{
+	double dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy, t = 0;
+
+	if (l2 > 0) {
+		t = ((px - ax) * dx + (py - ay) * dy) / l2;
+		t = t < 0 ? 0 : t > 1 ? 1 : t;
+	}
+	return hypot(px - ax - t * dx, py - ay - t * dy);
+}
+
+enum fence_kind { FK_CIRCLE, FK_POLY, FK_CORRIDOR };
+
+struct sim_fence {
+	char *id;
+	enum fence_kind kind;
+	double clon, clat;	/* what tracks aim at */
+	double kx, ky;		/* metres per degree at the centre */
+	double radius;		/* circle radius or corridor half width, m */
+	double x0, y0, x1, y1;	/* bbox in degrees, widened by the margin */
+	int nrings;
+	int *ring_off;		/* nrings + 1 offsets into xy (points) */
+	double *xy;		/* lon, lat pairs; corridor: one line */
+	double speed_limit;	/* 0: none */
+	char **devices;		/* NULL: every device */
+	int ndevices;
+};
+
+struct grid {
+	double x0, y0, cell;
+	int nx, ny;
+	int *start;		/* nx * ny + 1 */
+	int *items;
+};
+
+/* ==== Simulation state ==== */
+
+enum dev_state { DS_IDLE, DS_CONNECTING, DS_LOGIN, DS_READY };
+
+struct fleet;
+
+struct device {
+	struct fleet *fl;
+	int idx;
+	bool gps103, udp;
+	char id[16];		/* TK103: 12-char id; GPS103: IMEI */
+	char imei[16];
+	int tz_min;		/* GPS103 device clock offset from UTC */
+	uint64_t rng;
+	/* track */
+	double ax, ay, bx, by;	/* current leg, degrees */
+	double leg_len, leg_pos; /* metres */
+	double speed;		/* km/h on this leg */
+	double stop_left;	/* seconds still parked */
+	double course, odo;
+	int last_fence;
+	long long seq;		/* reports made */
+	/* network */
+	enum dev_state state;
+	struct bufferevent *bev;
+	int fd;
+	struct event *rev, *wev;
+	char *pend;		/* UDP datagram waiting for EAGAIN to pass */
+	size_t pendlen;
+	int64_t since_ms, retry_ms;
+	int backoff_ms;
+	bool logged_in;
+	/* expectation */
+	int *inside;
+	int ninside, capinside;
+	bool od_on, od_alerted;
+	int64_t od_start;
+};
+
+struct sos_rec {
+	int dev;
+	int64_t time_ms, sent_us;
+};
+
+struct fleet {
+	struct opts o;
+	struct event_base *base;
+	struct device *devs;
+	int ndev;
+	struct sim_fence *fences;
+	int nfences;
+	struct grid grid;
+	FILE *expect, *dump_tk, *dump_gps;
+	int64_t t0_ms;		/* simulated time of every device's first fix */
+	/* phases */
+	int phase;		/* 0 connect, 1 hold, 2 report, 3 drain */
+	int64_t phase_ms, report_start_ms;
+	int conn_cursor, inflight, nready, rr;
+	bool stop;
+	struct event *tick, *house, *sigint, *sigterm;
+	/* counters */
+	long long total, total_at_start, per[2][2];	/* [udp][gps103] */
+	long long sos, heartbeats, bytes, lost, replies, ambiguous;
+	long long connects, connect_fail, disconnects, login_timeouts, lag;
+	int64_t first_us, last_us;
+	struct sos_rec *sosv;
+	size_t nsos, capsos;
+};
+
+static uint64_t
+rnd(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static double
+urand(uint64_t *s, double lo, double hi)
+{
+	return lo + (hi - lo) * (double)(rnd(s) >> 11) / 9007199254740992.0;
+}
+
+static int64_t
+wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ==== Fences: loading and covering ==== */
+
+static int
+load_ring(struct sim_fence *f, json_t *ring, int *cap, int *npts)
+{
+	size_t i;
+	json_t *pt;
+
+	if (!json_is_array(ring) || json_array_size(ring) < 2)
+		return -1;
+	json_array_foreach(ring, i, pt) {
+		if (!json_is_array(pt) || json_array_size(pt) < 2)
+			return -1;
+		if (*npts == *cap) {
+			*cap = *cap ? *cap * 2 : 64;
+			f->xy = xreallocarray(f->xy, (size_t)*cap, 2 * sizeof(double));
+		}
+		f->xy[2 * *npts] = json_number_value(json_array_get(pt, 0));
+		f->xy[2 * *npts + 1] = json_number_value(json_array_get(pt, 1));
+		(*npts)++;
+	}
+	f->ring_off = xreallocarray(f->ring_off, (size_t)f->nrings + 2, sizeof(int));
+	f->ring_off[++f->nrings] = *npts;
+	return 0;
+}
+
+static int
+load_fence(struct sim_fence *f, json_t *feat, char *err, size_t errlen)
+{
+	json_t *geom = json_object_get(feat, "geometry");
+	json_t *props = json_object_get(feat, "properties");
+	json_t *id = json_object_get(feat, "id"), *coords, *poly, *ring, *v;
+	const char *type = json_string_value(json_object_get(geom, "type"));
+	int cap = 0, npts = 0, first_end, k;
+	size_t i, j;
+	char buf[32];
+
+	if (id == NULL && props != NULL)
+		id = json_object_get(props, "id");
+	if (json_is_string(id))
+		f->id = xstrdup(json_string_value(id));
+	else if (json_is_integer(id)) {
+		snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(id));
+		f->id = xstrdup(buf);
+	} else {
+		snprintf(err, errlen, "a feature has no id");
+		return -1;
+	}
+	coords = json_object_get(geom, "coordinates");
+	f->ring_off = xcalloc(1, sizeof(int));
+	if (type == NULL)
+		goto bad;
+	if (strcmp(type, "Point") == 0) {
+		f->kind = FK_CIRCLE;
+		f->radius = json_number_value(json_object_get(props, "radius"));
+		if (json_array_size(coords) < 2 || !(f->radius > 0))
+			goto bad;
+		f->clon = json_number_value(json_array_get(coords, 0));
+		f->clat = json_number_value(json_array_get(coords, 1));
+	} else if (strcmp(type, "LineString") == 0) {
+		f->kind = FK_CORRIDOR;
+		f->radius = json_number_value(json_object_get(props, "width")) / 2;
+		if (!(f->radius > 0) || load_ring(f, coords, &cap, &npts) < 0)
+			goto bad;
+	} else if (strcmp(type, "Polygon") == 0 || strcmp(type, "MultiPolygon") == 0) {
+		f->kind = FK_POLY;
+		if (type[0] == 'P') {
+			json_array_foreach(coords, j, ring)
+				if (load_ring(f, ring, &cap, &npts) < 0)
+					goto bad;
+		} else {
+			json_array_foreach(coords, i, poly)
+				json_array_foreach(poly, j, ring)
+					if (load_ring(f, ring, &cap, &npts) < 0)
+						goto bad;
+		}
+		if (f->nrings == 0 || f->ring_off[1] < 4)
+			goto bad;
+	} else
+		goto bad;
+	if (f->kind != FK_CIRCLE) {
+		/* Aim at the mean of the outer ring's vertices (a star's centre),
+		 * or at a corridor's middle vertex. */
+		first_end = f->ring_off[1];
+		if (f->kind == FK_CORRIDOR) {
+			f->clon = f->xy[2 * (first_end / 2)];
+			f->clat = f->xy[2 * (first_end / 2) + 1];
+		} else {
+			for (k = 0; k < first_end - 1; k++) {
+				f->clon += f->xy[2 * k] / (first_end - 1);
+				f->clat += f->xy[2 * k + 1] / (first_end - 1);
+			}
+		}
+	}
+	scale_at(f->clat, &f->kx, &f->ky);
+	if (f->kind == FK_CIRCLE) {
+		f->x0 = f->clon - (f->radius + 10) / f->kx;
+		f->x1 = f->clon + (f->radius + 10) / f->kx;
+		f->y0 = f->clat - (f->radius + 10) / f->ky;
+		f->y1 = f->clat + (f->radius + 10) / f->ky;
+	} else {
+		double w = f->kind == FK_CORRIDOR ? f->radius + 10 : 10;
+		f->x0 = f->x1 = f->xy[0];
+		f->y0 = f->y1 = f->xy[1];
+		for (k = 1; k < npts; k++) {
+			f->x0 = fmin(f->x0, f->xy[2 * k]);
+			f->x1 = fmax(f->x1, f->xy[2 * k]);
+			f->y0 = fmin(f->y0, f->xy[2 * k + 1]);
+			f->y1 = fmax(f->y1, f->xy[2 * k + 1]);
+		}
+		f->x0 -= w / f->kx;
+		f->x1 += w / f->kx;
+		f->y0 -= w / f->ky;
+		f->y1 += w / f->ky;
+	}
+	f->speed_limit = json_number_value(json_object_get(props, "speed_limit"));
+	v = json_object_get(props, "devices");
+	if (json_is_array(v)) {
+		f->devices = xcalloc(json_array_size(v) + 1, sizeof(char *));
+		json_array_foreach(v, i, id)
+			if (json_is_string(id))
+				f->devices[f->ndevices++] = xstrdup(json_string_value(id));
+	}
+	return 0;
+bad:
+	snprintf(err, errlen, "fence %s: unsupported or malformed geometry", f->id);
+	return -1;
+}
+
+static void
+grid_build(struct fleet *fl)
+{
+	struct grid *g = &fl->grid;
+	double x1, y1;
+	int i, cx, cy, pass, *fill;
+
+	g->x0 = fl->fences[0].x0;
+	g->y0 = fl->fences[0].y0;
+	x1 = fl->fences[0].x1;
+	y1 = fl->fences[0].y1;
+	for (i = 1; i < fl->nfences; i++) {
+		g->x0 = fmin(g->x0, fl->fences[i].x0);
+		g->y0 = fmin(g->y0, fl->fences[i].y0);
+		x1 = fmax(x1, fl->fences[i].x1);
+		y1 = fmax(y1, fl->fences[i].y1);
+	}
+	g->cell = fmax(0.005, fmax(x1 - g->x0, y1 - g->y0) / 512);
+	g->nx = (int)((x1 - g->x0) / g->cell) + 1;
+	g->ny = (int)((y1 - g->y0) / g->cell) + 1;
+	g->start = xcalloc((size_t)g->nx * g->ny + 1, sizeof(int));
+	fill = xcalloc((size_t)g->nx * g->ny, sizeof(int));
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < fl->nfences; i++) {
+			struct sim_fence *f = &fl->fences[i];
+			int cx0 = (int)((f->x0 - g->x0) / g->cell);
+			int cx1 = (int)((f->x1 - g->x0) / g->cell);
+			int cy0 = (int)((f->y0 - g->y0) / g->cell);
+			int cy1 = (int)((f->y1 - g->y0) / g->cell);
+			for (cy = cy0; cy <= cy1; cy++)
+				for (cx = cx0; cx <= cx1; cx++) {
+					int c = cy * g->nx + cx;
+					if (pass == 0)
+						g->start[c + 1]++;
+					else
+						g->items[g->start[c] + fill[c]++] = i;
+				}
+		}
+		if (pass == 0) {
+			for (i = 0; i < g->nx * g->ny; i++)
+				g->start[i + 1] += g->start[i];
+			g->items = xcalloc((size_t)g->start[g->nx * g->ny] + 1, sizeof(int));
+		}
+	}
+	free(fill);
+}
+
+static int
+fences_load(struct fleet *fl, const char *path, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(path, 0, &jerr), *feats, *feat;
+	size_t i;
+
+	if (root == NULL) {
+		snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
+		return -1;
+	}
+	feats = json_object_get(root, "features");
+	if (!json_is_array(feats) || json_array_size(feats) == 0) {
+		snprintf(err, errlen, "%s: not a FeatureCollection with features", path);
+		json_decref(root);
+		return -1;
+	}
+	fl->fences = xcalloc(json_array_size(feats), sizeof *fl->fences);
+	json_array_foreach(feats, i, feat) {
+		if (load_fence(&fl->fences[fl->nfences++], feat, err, errlen) < 0) {
+			json_decref(root);
+			return -1;
+		}
+	}
+	json_decref(root);
+	grid_build(fl);
+	return 0;
+}
+
+static bool
+fence_applies(const struct sim_fence *f, const char *dev)
+{
+	int i;
+
+	if (f->devices == NULL)
+		return true;
+	for (i = 0; i < f->ndevices; i++)
+		if (strcmp(f->devices[i], dev) == 0)
+			return true;
+	return false;
+}
+
+/* Covers test plus the distance to the boundary (metres) in *edge. */
+static bool
+fence_test(const struct sim_fence *f, double x, double y, double *edge)
+{
+	double px = x * f->kx, py = y * f->ky, d, best = INFINITY;
+	bool in = false;
+	int r, k;
+
+	if (f->kind == FK_CIRCLE) {
+		/* Scales at the mid latitude: within 1 cm of the geodesic
+		 * distance up to 10 km, also at 70 degrees. */
+		double kx, ky;
+		scale_at((y + f->clat) / 2, &kx, &ky);
+		d = hypot((x - f->clon) * kx, (y - f->clat) * ky);
+		*edge = fabs(d - f->radius);
+		return d <= f->radius;
+	}
+	for (r = 0; r < f->nrings; r++) {
+		int a = f->ring_off[r], b = f->ring_off[r + 1];
+		for (k = a; k + 1 < b; k++) {
+			const double *p = &f->xy[2 * k], *q = &f->xy[2 * k + 2];
+			double kx = f->kx;
+			if (f->kind == FK_CORRIDOR) {
+				double ky;
+				scale_at((2 * y + p[1] + q[1]) / 4, &kx, &ky);
+				d = seg_dist(x * kx, y * ky, p[0] * kx, p[1] * ky,
+				    q[0] * kx, q[1] * ky);
+			} else {
+				d = seg_dist(px, py, p[0] * kx, p[1] * f->ky,
+				    q[0] * kx, q[1] * f->ky);
+				if ((p[1] > y) != (q[1] > y) &&
+				    x < p[0] + (y - p[1]) * (q[0] - p[0]) / (q[1] - p[1]))
+					in = !in;
+			}
+			best = fmin(best, d);
+		}
+	}
+	if (f->kind == FK_CORRIDOR) {
+		*edge = fabs(best - f->radius);
+		return best <= f->radius;
+	}
+	*edge = best;
+	return in;
+}
+
+/*
+ * Fences of d covering (x, y), sorted, into out (cap entries); returns the
+ * count.  *near is set when the point lies within the margin of an edge.
+ */
+static int
+covering(struct fleet *fl, const struct device *d, double x, double y,
+    int *out, int cap, bool *near)
+{
+	struct grid *g = &fl->grid;
+	int cx = (int)floor((x - g->x0) / g->cell);
+	int cy = (int)floor((y - g->y0) / g->cell);
+	int n = 0, i, j, c;
+	double edge;
+
+	*near = false;
+	if (cx < 0 || cy < 0 || cx >= g->nx || cy >= g->ny)
+		return 0;
+	c = cy * g->nx + cx;
+	for (i = g->start[c]; i < g->start[c + 1]; i++) {
+		struct sim_fence *f = &fl->fences[g->items[i]];
+		if (x < f->x0 || x > f->x1 || y < f->y0 || y > f->y1 ||
+		    !fence_applies(f, d->id))
+			continue;
+		if (fence_test(f, x, y, &edge) && n < cap) {
+			for (j = n++; j > 0 && out[j - 1] > g->items[i]; j--)
+				out[j] = out[j - 1];
+			out[j] = g->items[i];
+		}
+		if (edge < EDGE_MARGIN_M)
+			*near = true;
+	}
+	return n;
+}
+
+/* ==== Tracks ==== */
+
+static void
+new_leg(struct fleet *fl, struct device *d)
+{
+	double kx, ky, r = fl->o.radius_km * 1000, lim = fl->o.speed_limit;
+	double band_lo = lim - fl->o.od_hyst - 2, band_hi = lim + 2, p;
+	int i, best = -1;
+
+	d->ax = d->bx;
+	d->ay = d->by;
+	scale_at(d->ay, &kx, &ky);
+	if (fl->nfences > 0) {
+		/* The nearest of a few random fences: short legs that run
+		 * through the centre, entering and then leaving. */
+		double bd = INFINITY;
+		for (i = 0; i < 12; i++) {
+			int k = (int)(rnd(&d->rng) % (uint64_t)fl->nfences);
+			struct sim_fence *f = &fl->fences[k];
+			double dd = hypot((f->clon - d->ax) * kx, (f->clat - d->ay) * ky);
+			if (k != d->last_fence && dd < bd) {
+				bd = dd;
+				best = k;
+			}
+		}
+	}
+	if (best >= 0) {
+		d->bx = fl->fences[best].clon;
+		d->by = fl->fences[best].clat;
+		d->last_fence = best;
+	} else {
+		double ang = urand(&d->rng, 0, 2 * M_PI), len = urand(&d->rng, 300, 3000);
+		double cx, cy;
+		d->bx = d->ax + len * cos(ang) / kx;
+		d->by = d->ay + len * sin(ang) / ky;
+		scale_at(fl->o.clat, &cx, &cy);
+		if (hypot((d->bx - fl->o.clon) * cx, (d->by - fl->o.clat) * cy) > r) {
+			d->bx = fl->o.clon + urand(&d->rng, -0.5, 0.5) * r / cx;
+			d->by = fl->o.clat + urand(&d->rng, -0.5, 0.5) * r / cy;
+		}
+	}
+	d->leg_len = hypot((d->bx - d->ax) * kx, (d->by - d->ay) * ky);
+	d->leg_pos = 0;
+	if (d->leg_len > 0.5)
+		d->course = fmod(atan2((d->bx - d->ax) * kx, (d->by - d->ay) * ky) / DEG + 360, 360);
+	/* Speeds by road class; none inside the band where overspeed episodes
+	 * would hinge on the hysteresis, so the expectation is unambiguous. */
+	p = urand(&d->rng, 0, 1);
+	if (p < 0.25)
+		d->speed = urand(&d->rng, 20, 50);
+	else if (p < 0.65)
+		d->speed = urand(&d->rng, 55, 90);
+	else if (p < 0.92)
+		d->speed = urand(&d->rng, 110, 140);
+	else {
+		d->speed = 0;
+		d->stop_left = (double)fl->o.interval * (double)(2 + rnd(&d->rng) % 6);
+	}
+	if (d->speed > band_lo && d->speed <= band_hi)
+		d->speed = band_lo > 10 ? band_lo - 3 : band_hi + 10;
+	d->speed = round(d->speed * 10) / 10;
+}
+
+static void
+advance(struct fleet *fl, struct device *d, double secs)
+{
+	double left = secs, f;
+
+	while (left > 1e-9) {
+		if (d->speed == 0) {
+			double s = fmin(left, d->stop_left);
+			d->stop_left -= s;
+			left -= s;
+			if (d->stop_left <= 1e-9) {
+				d->bx = d->ax;
+				d->by = d->ay;
+				new_leg(fl, d);
+			}
+			continue;
+		}
+		f = d->speed / 3.6 * left;
+		if (d->leg_pos + f < d->leg_len) {
+			d->leg_pos += f;
+			d->odo += f;
+			break;
+		}
+		left -= (d->leg_len - d->leg_pos) / (d->speed / 3.6);
+		d->odo += d->leg_len - d->leg_pos;
+		new_leg(fl, d);
+	}
+}
+
+/* ==== Frames ==== */
+
+static char *
+put_u(char *p, unsigned long long v, int width)
+{
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	while (n < width)
+		tmp[n++] = '0';
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static char *
+put_s(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* v >= 0 with `dec` decimals, integer part zero-padded to `iw` digits. */
+static char *
+put_fix(char *p, double v, int iw, int dec)
+{
+	static const double pw[] = {1, 10, 100, 1000, 10000};
+	unsigned long long s = (unsigned long long)llround(v * pw[dec]);
+
+	p = put_u(p, s / (unsigned long long)pw[dec], iw);
+	*p++ = '.';
+	return put_u(p, s % (unsigned long long)pw[dec], dec);
+}
+
+/* ddmm.mmmm (dw degree digits) and the value the server will see. */
+static char *
+put_coord(char *p, double v, int dw, double *seen)
+{
+	long long m4 = llround(fabs(v) * 600000.0);	/* 1e-4 minutes */
+
+	p = put_u(p, (unsigned long long)(m4 / 600000), dw);
+	p = put_u(p, (unsigned long long)(m4 % 600000 / 10000), 2);
+	*p++ = '.';
+	p = put_u(p, (unsigned long long)(m4 % 10000), 4);
+	*seen = round(((double)(m4 / 600000) + (double)(m4 % 600000) / 600000.0) * 1e6) / 1e6;
+	if (v < 0)
+		*seen = -*seen;
+	return p;
+}
+
+/* Fields of the UTC time ms: y m d (yy mm dd), H M S (hh mm ss). */
+static char *
+put_tm(char *p, int64_t ms, const char *fields)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	for (; *fields != '\0'; fields++) {
+		int v = 0;
+		switch (*fields) {
+		case 'y': v = tm.tm_year % 100; break;
+		case 'm': v = tm.tm_mon + 1; break;
+		case 'd': v = tm.tm_mday; break;
+		case 'H': v = tm.tm_hour; break;
+		case 'M': v = tm.tm_min; break;
+		case 'S': v = tm.tm_sec; break;
+		}
+		p = put_u(p, (unsigned)v, 2);
+	}
+	return p;
+}
+
+/* The report as the server will see it, for the expectation. */
+struct seen {
+	double lat, lon, speed;
+	int64_t time_ms;
+	bool sos;
+};
+
+static size_t
+format_report(const struct fleet *fl, const struct device *d, double lat,
+    double lon, bool sos, int64_t t, char *buf, struct seen *sn)
+{
+	char *p = buf;
+	double kn;
+
+	if (!d->gps103) {
+		*p++ = '(';
+		p = put_s(p, d->id);
+		if (d->seq == 0) {
+			p = put_s(p, "BP05");
+			p = put_s(p, d->imei);
+		} else if (sos)
+			p = put_s(p, "BO012");
+		else
+			p = put_s(p, "BR00");
+		p = put_tm(p, t, "ymd");
+		*p++ = 'A';
+		p = put_coord(p, lat, 2, &sn->lat);
+		*p++ = lat < 0 ? 'S' : 'N';
+		p = put_coord(p, lon, 3, &sn->lon);
+		*p++ = lon < 0 ? 'W' : 'E';
+		p = put_fix(p, d->speed, 3, 1);
+		sn->speed = round(d->speed * 10) / 10;
+		p = put_tm(p, t, "HMS");
+		p = put_fix(p, d->course, 3, 2);
+		p = put_s(p, d->speed > 0 ? "01000000L" : "00000000L");
+		for (int sh = 28; sh >= 0; sh -= 4)
+			*p++ = "0123456789ABCDEF"[((unsigned long)d->odo >> sh) & 15];
+		*p++ = ')';
+	} else {
+		p = put_s(p, "imei:");
+		p = put_s(p, d->imei);
+		p = put_s(p, sos ? ",help me," : ",tracker,");
+		/* The device clock's local date and time, then UTC time. */
+		p = put_tm(p, t + (int64_t)d->tz_min * 60000, "ymdHMS");
+		p = put_s(p, ",,F,");
+		p = put_tm(p, t, "HMS");
+		p = put_s(p, ".000,A,");
+		p = put_coord(p, lat, 2, &sn->lat);
+		p = put_s(p, lat < 0 ? ",S," : ",N,");
+		p = put_coord(p, lon, 3, &sn->lon);
+		p = put_s(p, lon < 0 ? ",W," : ",E,");
+		kn = round(d->speed / 1.852 * 100) / 100;
+		p = put_fix(p, kn, 1, 2);
+		sn->speed = round(kn * 1.852 * 10) / 10;
+		*p++ = ',';
+		p = put_fix(p, d->course, 1, 2);
+		*p++ = ';';
+	}
+	(void)fl;
+	sn->time_ms = t;
+	sn->sos = sos;
+	return (size_t)(p - buf);
+}
+
+static size_t
+format_login(const struct device *d, char *buf)
+{
+	return (size_t)snprintf(buf, FRAME_MAX, "##,imei:%s,A;", d->imei);
+}
+
+static size_t
+format_heartbeat(const struct device *d, char *buf)
+{
+	if (d->gps103)
+		return (size_t)snprintf(buf, FRAME_MAX, "%s;", d->imei);
+	return (size_t)snprintf(buf, FRAME_MAX, "(%sBP00%sHSO)", d->id, d->imei);
+}
+
+/* ==== Expectation ==== */
+
+static void
+expect_line(struct fleet *fl, const struct device *d, int64_t t,
+    const char *type, const char *fence)
+{
+	fprintf(fl->expect, "{\"device\":\"%s\",\"time\":%lld,\"type\":\"%s\"",
+	    d->id, (long long)t, type);
+	if (fence != NULL) {
+		json_t *js = json_string(fence);
+		fputs(",\"fence\":", fl->expect);
+		if (js == NULL || json_dumpf(js, fl->expect, JSON_ENCODE_ANY) < 0)
+			fputs("null", fl->expect);
+		json_decref(js);
+	}
+	fputs("}\n", fl->expect);
+}
+
+static void
+expect_report(struct fleet *fl, struct device *d, const struct seen *sn,
+    const int *in, int nin)
+{
+	double limit = INFINITY;
+	int i, j;
+
+	if (sn->sos)
+		expect_line(fl, d, sn->time_ms, "sos", NULL);
+	/* A fence's limit wins inside it; inside several, the lowest. */
+	for (i = 0; i < nin; i++)
+		if (fl->fences[in[i]].speed_limit > 0)
+			limit = fmin(limit, fl->fences[in[i]].speed_limit);
+	if (limit == INFINITY)
+		limit = fl->o.speed_limit;
+	if (sn->speed > limit) {
+		if (!d->od_on) {
+			d->od_on = true;
+			d->od_alerted = false;
+			d->od_start = sn->time_ms;
+		}
+		if (!d->od_alerted &&
+		    sn->time_ms - d->od_start >= (int64_t)(fl->o.od_duration * 1000)) {
+			d->od_alerted = true;
+			expect_line(fl, d, sn->time_ms, "overspeed", NULL);
+		}
+	} else if (sn->speed <= limit - fl->o.od_hyst)
+		d->od_on = false;
+	/* Exits before enters; both lists are sorted by fence index. */
+	for (i = 0, j = 0; i < d->ninside; i++) {
+		while (j < nin && in[j] < d->inside[i])
+			j++;
+		if (j == nin || in[j] != d->inside[i])
+			expect_line(fl, d, sn->time_ms, "fence_exit",
+			    fl->fences[d->inside[i]].id);
+	}
+	for (i = 0, j = 0; i < nin; i++) {
+		while (j < d->ninside && d->inside[j] < in[i])
+			j++;
+		if (j == d->ninside || d->inside[j] != in[i])
+			expect_line(fl, d, sn->time_ms, "fence_enter",
+			    fl->fences[in[i]].id);
+	}
+	if (nin > d->capinside) {
+		d->capinside = nin;
+		d->inside = xreallocarray(d->inside, (size_t)nin, sizeof(int));
+	}
+	memcpy(d->inside, in, (size_t)nin * sizeof(int));
+	d->ninside = nin;
+}
+
+/*
+ * Makes the device's next report: advances the track, picks a jittered
+ * fix away from fence edges, writes the expectation.  Returns the length.
+ */
+static size_t
+next_report(struct fleet *fl, struct device *d, char *buf, bool *sos)
+{
+	int64_t t = fl->t0_ms + d->seq * fl->o.interval * 1000;
+	double kx, ky, x = 0, y = 0;
+	int in[64], nin = 0, tries;
+	bool near = false;
+	struct seen sn = {0, 0, 0, 0, false};
+	size_t n = 0;
+
+	if (d->seq > 0)
+		advance(fl, d, (double)fl->o.interval);
+	scale_at(d->ay, &kx, &ky);
+	*sos = fl->o.sos_every > 0 && d->seq > 0 && (d->seq + 1) % fl->o.sos_every == 0;
+	for (tries = 0; tries < 16; tries++) {
+		double f = d->leg_len > 0 ? d->leg_pos / d->leg_len : 0;
+		double r = urand(&d->rng, 0, 4 + 2.0 * tries), a = urand(&d->rng, 0, 2 * M_PI);
+		x = d->ax + f * (d->bx - d->ax) + r * cos(a) / kx;
+		y = d->ay + f * (d->by - d->ay) + r * sin(a) / ky;
+		n = format_report(fl, d, y, x, *sos, t, buf, &sn);
+		if (fl->expect == NULL)
+			break;
+		nin = covering(fl, d, sn.lon, sn.lat, in, 64, &near);
+		if (!near)
+			break;
+	}
+	if (near)
+		fl->ambiguous++;
+	if (fl->expect != NULL)
+		expect_report(fl, d, &sn, in, nin);
+	d->seq++;
+	return n;
+}
+
+/* ==== Devices ==== */
+
+static void
+device_init(struct fleet *fl, struct device *d, int idx)
+{
+	static const int tzs[] = {0, 60, 120, -300, 330, 540, -480, 180};
+	double kx, ky;
+
+	memset(d, 0, sizeof *d);
+	d->fl = fl;
+	d->idx = idx;
+	d->fd = -1;
+	d->udp = idx >= fl->o.tcp;
+	d->gps103 = idx % 2 == 1;
+	d->rng = fl->o.seed * 0x100000001b3ULL + (uint64_t)idx * 0x9e3779b97f4a7c15ULL + 1;
+	snprintf(d->imei, sizeof d->imei, "%s%02lu%011d", d->gps103 ? "86" : "35",
+	    fl->o.seed % 100, idx);
+	if (d->gps103)
+		memcpy(d->id, d->imei, sizeof d->id);
+	else
+		snprintf(d->id, sizeof d->id, "0%02lu%09d", fl->o.seed % 100, idx);
+	d->tz_min = tzs[rnd(&d->rng) % 8];
+	d->last_fence = -1;
+	if (fl->nfences > 0) {
+		struct sim_fence *f = &fl->fences[rnd(&d->rng) % (uint64_t)fl->nfences];
+		double r = urand(&d->rng, 1000, 3000), a = urand(&d->rng, 0, 2 * M_PI);
+		scale_at(f->clat, &kx, &ky);
+		d->bx = f->clon + r * cos(a) / kx;
+		d->by = f->clat + r * sin(a) / ky;
+	} else {
+		scale_at(fl->o.clat, &kx, &ky);
+		d->bx = fl->o.clon + urand(&d->rng, -0.5, 0.5) * fl->o.radius_km * 1000 / kx;
+		d->by = fl->o.clat + urand(&d->rng, -0.5, 0.5) * fl->o.radius_km * 1000 / ky;
+	}
+	d->odo = urand(&d->rng, 0, 5e6);
+	new_leg(fl, d);
+}
+
+static void
+count_sent(struct fleet *fl, struct device *d, bool sos, int64_t t_ms)
+{
+	int64_t now = wall_us();
+
+	fl->total++;
+	fl->per[d->udp][d->gps103]++;
+	if (fl->phase == 2) {
+		if (fl->first_us == 0)
+			fl->first_us = now;
+		fl->last_us = now;
+	}
+	if (sos) {
+		fl->sos++;
+		if (fl->nsos < SOS_MAX) {
+			if (fl->nsos == fl->capsos) {
+				fl->capsos = fl->capsos ? fl->capsos * 2 : 1024;
+				fl->sosv = xreallocarray(fl->sosv, fl->capsos, sizeof *fl->sosv);
+			}
+			fl->sosv[fl->nsos++] = (struct sos_rec){d->idx, t_ms, now};
+		}
+	}
+}
+
+static void udp_write_cb(evutil_socket_t fd, short what, void *arg);
+
+/* Sends one datagram or keeps it for the write event; false if lost. */
+static bool
+udp_send(struct device *d, const char *buf, size_t len)
+{
+	ssize_t n = send(d->fd, buf, len, 0);
+
+	if (n < 0 && errno == ECONNREFUSED)	/* an earlier datagram's ICMP */
+		n = send(d->fd, buf, len, 0);
+	if (n == (ssize_t)len) {
+		d->fl->bytes += (long long)len;
+		return true;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+		d->pend = xmemdup(buf, len);
+		d->pendlen = len;
+		event_add(d->wev, NULL);
+		return true;
+	}
+	d->fl->lost++;
+	return false;
+}
+
+static void
+udp_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct device *d = arg;
+	ssize_t n = send(fd, d->pend, d->pendlen, 0);
+
+	(void)what;
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+		event_add(d->wev, NULL);
+		return;
+	}
+	if (n == (ssize_t)d->pendlen)
+		d->fl->bytes += (long long)n;
+	else
+		d->fl->lost++;
+	free(d->pend);
+	d->pend = NULL;
+}
+
+/* Queues bytes on the device's transport. */
+static void
+dev_send(struct device *d, const char *buf, size_t len)
+{
+	if (d->udp)
+		udp_send(d, buf, len);
+	else {
+		bufferevent_write(d->bev, buf, len);
+		d->fl->bytes += (long long)len;
+	}
+}
+
+static bool
+dev_has_room(const struct device *d)
+{
+	if (d->state != DS_READY)
+		return false;
+	if (d->udp) {
+		/* Datagrams see no backpressure: as fast as possible, keep
+		 * each UDP device to the pace of the average TCP device. */
+		const struct fleet *fl = d->fl;
+		if (fl->o.rate == 0 && fl->o.tcp > 0 &&
+		    d->seq > (fl->per[0][0] + fl->per[0][1]) / fl->o.tcp + 1)
+			return false;
+		return d->pend == NULL;
+	}
+	return evbuffer_get_length(bufferevent_get_output(d->bev)) < TCP_ROOM;
+}
+
+static bool
+budget_left(const struct fleet *fl)
+{
+	return fl->o.count == 0 || fl->total < fl->o.count;
+}
+
+static void
+send_report(struct fleet *fl, struct device *d)
+{
+	char buf[FRAME_MAX];
+	int64_t t = fl->t0_ms + d->seq * fl->o.interval * 1000;
+	bool sos;
+	size_t n = next_report(fl, d, buf, &sos);
+
+	dev_send(d, buf, n);
+	count_sent(fl, d, sos, t);
+	if (fl->o.heartbeat_every > 0 && d->seq % fl->o.heartbeat_every == 0) {
+		dev_send(d, buf, format_heartbeat(d, buf));
+		fl->heartbeats++;
+	}
+}
+
+static void
+set_ready(struct fleet *fl, struct device *d)
+{
+	if (d->state != DS_READY) {
+		d->state = DS_READY;
+		fl->nready++;
+	}
+}
+
+static void
+start_login(struct fleet *fl, struct device *d)
+{
+	char buf[FRAME_MAX];
+
+	d->state = DS_LOGIN;
+	d->since_ms = clock_mono_ms();
+	if (d->gps103)
+		dev_send(d, buf, format_login(d, buf));
+	else if (d->seq == 0) {
+		if (!budget_left(fl)) {
+			set_ready(fl, d);
+			return;
+		}
+		send_report(fl, d);	/* BP05: the login is also a report */
+	} else {
+		dev_send(d, buf, format_heartbeat(d, buf));
+		fl->heartbeats++;
+	}
+	if (d->udp)
+		set_ready(fl, d);	/* UDP devices do not wait for the ack */
+}
+
+static void
+tcp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct device *d = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char buf[4096];
+	int n;
+
+	while ((n = evbuffer_remove(in, buf, sizeof buf - 1)) > 0) {
+		buf[n] = '\0';
+		d->fl->replies += n;
+		if (d->state == DS_LOGIN &&
+		    (strstr(buf, "LOAD") != NULL || strstr(buf, "AP05)") != NULL ||
+		     strstr(buf, "AP01HSO)") != NULL)) {
+			d->logged_in = true;
+			set_ready(d->fl, d);
+		}
+	}
+}
+
+static void
+tcp_drop(struct fleet *fl, struct device *d)
+{
+	if (d->state == DS_READY)
+		fl->nready--;
+	if (d->bev != NULL) {
+		fl->lost += evbuffer_get_length(bufferevent_get_output(d->bev)) > 0;
+		bufferevent_free(d->bev);
+		d->bev = NULL;
+	}
+	d->state = DS_IDLE;
+	d->backoff_ms = d->backoff_ms == 0 ? 100 : d->backoff_ms * 2;
+	if (d->backoff_ms > 2000)
+		d->backoff_ms = 2000;
+	d->retry_ms = clock_mono_ms() + d->backoff_ms;
+}
+
+static void
+tcp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct device *d = arg;
+	struct fleet *fl = d->fl;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		fl->inflight--;
+		fl->connects++;
+		d->backoff_ms = 0;
+		start_login(fl, d);
+		return;
+	}
+	if (d->state == DS_CONNECTING) {
+		fl->inflight--;
+		fl->connect_fail++;
+	} else
+		fl->disconnects++;
+	tcp_drop(fl, d);
+}
+
+static void
+tcp_connect(struct fleet *fl, struct device *d)
+{
+	d->bev = bufferevent_socket_new(fl->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(d->bev, tcp_read_cb, NULL, tcp_event_cb, d);
+	bufferevent_enable(d->bev, EV_READ | EV_WRITE);
+	d->state = DS_CONNECTING;
+	fl->inflight++;
+	if (bufferevent_socket_connect(d->bev, (struct sockaddr *)&fl->o.addr,
+	    (int)fl->o.addrlen) < 0) {
+		/* bufferevent already reported through the event callback
+		 * when it could; otherwise (EMFILE) treat it the same way. */
+		if (d->bev != NULL && d->state == DS_CONNECTING) {
+			fl->inflight--;
+			fl->connect_fail++;
+			tcp_drop(fl, d);
+		}
+	}
+}
+
+static void
+udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct device *d = arg;
+	char buf[512];
+	ssize_t n;
+
+	(void)what;
+	while ((n = recv(fd, buf, sizeof buf, 0)) >= 0)
+		d->fl->replies += n;
+}
+
+static int
+udp_open(struct fleet *fl, struct device *d)
+{
+	d->fd = socket(fl->o.addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->fd < 0 || connect(d->fd, (struct sockaddr *)&fl->o.addr, fl->o.addrlen) < 0) {
+		fprintf(stderr, "fleetsim: udp socket: %s\n", strerror(errno));
+		return -1;
+	}
+	d->rev = event_new(fl->base, d->fd, EV_READ | EV_PERSIST, udp_read_cb, d);
+	d->wev = event_new(fl->base, d->fd, EV_WRITE, udp_write_cb, d);
+	event_add(d->rev, NULL);
+	start_login(fl, d);
+	return 0;
+}
+
+/* ==== Phases ==== */
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet *fl = arg;
+	int64_t now = clock_mono_ms(), due;
+	int scanned = 0, made = 0;
+	struct timeval tv = {0, 1000};
+
+	(void)fd;
+	(void)what;
+	if (fl->phase != 2)
+		return;
+	if (fl->stop || !budget_left(fl) ||
+	    now - fl->report_start_ms >= (int64_t)(fl->o.duration * 1000)) {
+		fl->phase = 3;
+		fl->phase_ms = now;
+		return;
+	}
+	if (fl->o.rate > 0) {
+		due = (int64_t)(fl->o.rate * (double)(now - fl->report_start_ms) / 1000.0)
+		    - (fl->total - fl->total_at_start - fl->lag);
+		/* Fall behind by at most 100 ms worth of reports, then give up
+		 * on them (counted): a burst would distort latency figures. */
+		if (due > (int64_t)(fl->o.rate / 10) + 1) {
+			fl->lag += due - (int64_t)(fl->o.rate / 10);
+			due = (int64_t)(fl->o.rate / 10);
+		}
+	} else
+		due = 8192;
+	while (made < due && scanned < fl->ndev && budget_left(fl)) {
+		struct device *d = &fl->devs[fl->rr];
+		fl->rr = (fl->rr + 1) % fl->ndev;
+		if (dev_has_room(d)) {
+			send_report(fl, d);
+			made++;
+			scanned = 0;
+		} else
+			scanned++;
+	}
+	if (fl->o.rate == 0 && made > 0)
+		tv.tv_usec = 0;
+	evtimer_add(fl->tick, &tv);
+}
+
+static void
+begin_reporting(struct fleet *fl)
+{
+	struct timeval tv = {0, 0};
+
+	fl->phase = 2;
+	fl->report_start_ms = clock_mono_ms();
+	fl->total_at_start = fl->total;
+	evtimer_add(fl->tick, &tv);
+}
+
+static bool
+all_flushed(const struct fleet *fl)
+{
+	int i;
+
+	for (i = 0; i < fl->ndev; i++) {
+		const struct device *d = &fl->devs[i];
+		if (d->pend != NULL)
+			return false;
+		if (d->bev != NULL && d->state != DS_CONNECTING &&
+		    evbuffer_get_length(bufferevent_get_output(d->bev)) > 0)
+			return false;
+	}
+	return true;
+}
+
+static void
+house_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet *fl = arg;
+	int64_t now = clock_mono_ms();
+	int i;
+	FILE *f;
+
+	(void)fd;
+	(void)what;
+	if (fl->phase == 3) {
+		if (all_flushed(fl) || now - fl->phase_ms > DRAIN_MS)
+			event_base_loopexit(fl->base, NULL);
+		return;
+	}
+	for (i = 0; i < fl->ndev; i++) {
+		struct device *d = &fl->devs[i];
+		if (d->state == DS_LOGIN && now - d->since_ms > LOGIN_WAIT_MS) {
+			fl->login_timeouts++;
+			set_ready(fl, d);
+		} else if (d->state == DS_IDLE && !d->udp && d->retry_ms != 0 &&
+		    now >= d->retry_ms && fl->inflight < MAX_INFLIGHT)
+			tcp_connect(fl, d);
+	}
+	while (fl->conn_cursor < fl->ndev && fl->inflight < MAX_INFLIGHT) {
+		struct device *d = &fl->devs[fl->conn_cursor++];
+		if (d->udp) {
+			if (udp_open(fl, d) < 0)
+				fl->stop = true;
+		} else
+			tcp_connect(fl, d);
+	}
+	if (fl->stop && fl->phase < 2) {
+		fl->phase = 3;
+		fl->phase_ms = now;
+		return;
+	}
+	if (fl->phase == 0 && (fl->nready == fl->ndev ||
+	    now - fl->phase_ms > (int64_t)(fl->o.connect_timeout * 1000))) {
+		if (fl->nready < fl->ndev)
+			fprintf(stderr, "fleetsim: %d of %d devices ready after %.0f s\n",
+			    fl->nready, fl->ndev, fl->o.connect_timeout);
+		if (fl->o.ready != NULL && (f = fopen(fl->o.ready, "w")) != NULL) {
+			fprintf(f, "%d\n", fl->nready);
+			fclose(f);
+		}
+		fl->phase = 1;
+		fl->phase_ms = now;
+	}
+	if (fl->phase == 1 && (fl->stop || now - fl->phase_ms >= (int64_t)(fl->o.hold * 1000)))
+		begin_reporting(fl);
+}
+
+static void
+signal_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet *fl = arg;
+
+	(void)fd;
+	(void)what;
+	fl->stop = true;
+}
+
+/* ==== Output ==== */
+
+static int
+write_stats(const struct fleet *fl, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	size_t i;
+
+	if (f == NULL)
+		return -1;
+	fprintf(f, "{\"reports\":%lld,\"tcp\":{\"tk103\":%lld,\"gps103\":%lld},"
+	    "\"udp\":{\"tk103\":%lld,\"gps103\":%lld},\"sos_sent\":%lld,"
+	    "\"heartbeats\":%lld,\"bytes\":%lld,\"lost\":%lld,\"reply_bytes\":%lld,"
+	    "\"connects\":%lld,\"connect_failures\":%lld,\"disconnects\":%lld,"
+	    "\"login_timeouts\":%lld,\"rate_lag\":%lld,\"edge_ambiguous\":%lld,"
+	    "\"devices\":%d,\"ready\":%d,\"first_send_us\":%lld,\"last_send_us\":%lld,"
+	    "\"sos\":[",
+	    fl->total, fl->per[0][0], fl->per[0][1], fl->per[1][0], fl->per[1][1],
+	    fl->sos, fl->heartbeats, fl->bytes, fl->lost, fl->replies, fl->connects,
+	    fl->connect_fail, fl->disconnects, fl->login_timeouts, fl->lag,
+	    fl->ambiguous, fl->ndev, fl->nready, (long long)fl->first_us,
+	    (long long)fl->last_us);
+	for (i = 0; i < fl->nsos; i++)
+		fprintf(f, "%s[\"%s\",%lld,%lld]", i ? "," : "",
+		    fl->devs[fl->sosv[i].dev].id, (long long)fl->sosv[i].time_ms,
+		    (long long)fl->sosv[i].sent_us);
+	fputs("]}\n", f);
+	return fclose(f);
+}
+
+static int
+run_dump(struct fleet *fl)
+{
+	char path[4096], buf[FRAME_MAX];
+	long long i;
+	bool sos;
+
+	snprintf(path, sizeof path, "%s.tk103", fl->o.dump);
+	fl->dump_tk = fopen(path, "w");
+	snprintf(path, sizeof path, "%s.gps103", fl->o.dump);
+	fl->dump_gps = fopen(path, "w");
+	if (fl->dump_tk == NULL || fl->dump_gps == NULL) {
+		fprintf(stderr, "fleetsim: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < fl->o.count; i++) {
+		struct device *d = &fl->devs[i % fl->ndev];
+		FILE *out = d->gps103 ? fl->dump_gps : fl->dump_tk;
+		if (d->gps103 && d->seq == 0)
+			fwrite(buf, 1, format_login(d, buf), out);
+		fwrite(buf, 1, next_report(fl, d, buf, &sos), out);
+		count_sent(fl, d, sos, 0);
+		if (fl->o.heartbeat_every > 0 && d->seq % fl->o.heartbeat_every == 0)
+			fwrite(buf, 1, format_heartbeat(d, buf), out);
+	}
+	return 0;
+}
+
+static void
+fleet_free(struct fleet *fl)
+{
+	int i, j;
+
+	for (i = 0; i < fl->ndev; i++) {
+		struct device *d = &fl->devs[i];
+		if (d->bev != NULL)
+			bufferevent_free(d->bev);
+		if (d->rev != NULL)
+			event_free(d->rev);
+		if (d->wev != NULL)
+			event_free(d->wev);
+		if (d->fd >= 0)
+			close(d->fd);
+		free(d->pend);
+		free(d->inside);
+	}
+	free(fl->devs);
+	for (i = 0; i < fl->nfences; i++) {
+		struct sim_fence *f = &fl->fences[i];
+		for (j = 0; j < f->ndevices; j++)
+			free(f->devices[j]);
+		free(f->devices);
+		free(f->id);
+		free(f->ring_off);
+		free(f->xy);
+	}
+	free(fl->fences);
+	free(fl->grid.start);
+	free(fl->grid.items);
+	free(fl->sosv);
+	if (fl->tick != NULL)
+		event_free(fl->tick);
+	if (fl->house != NULL)
+		event_free(fl->house);
+	if (fl->sigint != NULL)
+		event_free(fl->sigint);
+	if (fl->sigterm != NULL)
+		event_free(fl->sigterm);
+	if (fl->base != NULL)
+		event_base_free(fl->base);
+}
+
+int main(int argc, char **argv);
+
+int
+main(int argc, char **argv)
+{
+	struct fleet fl;
+	struct rlimit rl;
+	struct timeval tv = {0, 10000};
+	char err[256];
+	int i, rc = 0;
+
+	memset(&fl, 0, sizeof fl);
+	parse_opts(&fl.o, argc, argv);
+	signal(SIGPIPE, SIG_IGN);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (fl.o.fences != NULL && fences_load(&fl, fl.o.fences, err, sizeof err) < 0) {
+		fprintf(stderr, "fleetsim: --fences: %s\n", err);
+		fleet_free(&fl);
+		return 2;
+	}
+	if (fl.o.expect != NULL && (fl.expect = fopen(fl.o.expect, "w")) == NULL) {
+		fprintf(stderr, "fleetsim: %s: %s\n", fl.o.expect, strerror(errno));
+		fleet_free(&fl);
+		return 1;
+	}
+	/* Fixes start a day back, on a whole second: history, not future. */
+	fl.t0_ms = (clock_now_ms() / 1000 - 86400) * 1000;
+	fl.ndev = (int)(fl.o.tcp + fl.o.udp);
+	fl.devs = xcalloc((size_t)fl.ndev, sizeof *fl.devs);
+	for (i = 0; i < fl.ndev; i++)
+		device_init(&fl, &fl.devs[i], i);
+	if (fl.o.dump != NULL) {
+		rc = run_dump(&fl) < 0;
+		goto done;
+	}
+	fl.base = event_base_new();
+	fl.tick = evtimer_new(fl.base, tick_cb, &fl);
+	fl.house = event_new(fl.base, -1, EV_PERSIST, house_cb, &fl);
+	fl.sigint = evsignal_new(fl.base, SIGINT, signal_cb, &fl);
+	fl.sigterm = evsignal_new(fl.base, SIGTERM, signal_cb, &fl);
+	event_add(fl.house, &tv);
+	event_add(fl.sigint, NULL);
+	event_add(fl.sigterm, NULL);
+	fl.phase_ms = clock_mono_ms();
+	event_base_dispatch(fl.base);
+	fprintf(stderr, "fleetsim: %lld reports (%lld sos) from %d devices in %.2f s, "
+	    "%lld lost, %lld connect failures\n", fl.total, fl.sos, fl.ndev,
+	    (double)(fl.last_us - fl.first_us) / 1e6, fl.lost, fl.connect_fail);
+	if (fl.o.tcp > 0 && fl.connects == 0)
+		rc = 1;		/* nothing listens there */
+done:
+	if (fl.dump_tk != NULL && fclose(fl.dump_tk) != 0)
+		rc = 1;
+	if (fl.dump_gps != NULL && fclose(fl.dump_gps) != 0)
+		rc = 1;
+	if (fl.expect != NULL && fclose(fl.expect) != 0)
+		rc = 1;
+	if (fl.o.stats != NULL && write_stats(&fl, fl.o.stats) != 0) {
+		fprintf(stderr, "fleetsim: %s: %s\n", fl.o.stats, strerror(errno));
+		rc = 1;
+	}
+	fleet_free(&fl);
+	return rc;
+}
