@@ -1497,13 +1497,16 @@ signal_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ==== Output ==== */
 
+/* Written under a temporary name, then renamed: readers never see half. */
 static int
 write_stats(const struct fleet *fl, const char *path)
 {
-	FILE *f = fopen(path, "w");
+	char tmp[4096];
+	FILE *f;
 	size_t i;
 
-	if (f == NULL)
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL)
 		return -1;
 	fprintf(f, "{\"reports\":%lld,\"tcp\":{\"tk103\":%lld,\"gps103\":%lld},"
 	    "\"udp\":{\"tk103\":%lld,\"gps103\":%lld},\"sos_sent\":%lld,"
@@ -1522,7 +1525,9 @@ write_stats(const struct fleet *fl, const char *path)
 		    fl->devs[fl->sosv[i].dev].id, (long long)fl->sosv[i].time_ms,
 		    (long long)fl->sosv[i].sent_us);
 	fputs("]}\n", f);
-	return fclose(f);
+	if (fclose(f) != 0)
+		return -1;
+	return rename(tmp, path);
 }
 
 static int
