@@ -1,0 +1,1193 @@
+/*
+ * tk103.c: the parenthesised TK103 protocol (protocols/TK103.md section 2).
+ *
+ * One message in, one report out.  The message is split into id, command
+ * code and body by the rule of section 2.2; the command code (never a
+ * substring search) then picks the body parser: the fixed-width GPS block
+ * of 2.3, the comma-separated GPS fields of the ZC/DW firmware, cell and
+ * WiFi lists, the ZC20 battery report, the ZC03 text reply, VIN and the
+ * two battery-management layouts of 2.5.1 and 2.5.2.
+ *
+ * Every field is read with an explicit end pointer by the parsers of
+ * parse.h: nothing here reads past len, allocates, or calls sscanf or
+ * strtod.  Framing ("$" counting) is frame.c's job and the mapping
+ * between the ids a unit uses is the session's.
+ */
+#include "ingest/tk103.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ingest/parse.h"
+#include "lib/clock.h"
+
+/* One message split by the rule of section 2.2. */
+struct msg {
+	const char *id;
+	size_t idlen;
+	const char *cmd;	/* 4 characters */
+	const char *body;	/* after the command code (and its comma) */
+	const char *end;	/* closing ')' excluded */
+	bool comma;		/* comma layout: dates are ddmmyy */
+};
+
+/* What a GPS block (fixed or comma layout) holds. */
+struct fix {
+	int64_t time_ms;
+	bool valid;
+	double lat, lon, speed, course;
+	const char *status;	/* the 8 status characters, NULL if absent */
+	bool has_odometer;
+	uint64_t odometer;	/* metres */
+};
+
+#define TRUNCATED "truncated GPS block"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return REPORT_ERROR;
+}
+
+static bool
+is_upper(int c)
+{
+	return c >= 'A' && c <= 'Z';
+}
+
+static bool
+is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* A command code: two uppercase letters, then two letters or digits. */
+static bool
+is_cmd(const char *p, const char *end)
+{
+	return end - p >= 4 && is_upper(p[0]) && is_upper(p[1]) &&
+	    (is_upper(p[2]) || is_digit(p[2])) &&
+	    (is_upper(p[3]) || is_digit(p[3]));
+}
+
+static bool
+cmd_is(const struct msg *m, const char *code)
+{
+	return memcmp(m->cmd, code, 4) == 0;
+}
+
+static const char *
+skip_spaces(const char *p, const char *end)
+{
+	while (p < end && *p == ' ')
+		p++;
+	return p;
+}
+
+/*
+ * Reads an unsigned number that must fill [p, end) exactly, after optional
+ * leading spaces: the fixed-width speed (" 45.3", "00000") and the course.
+ */
+static bool
+num_exact(const char *p, const char *end, double *v)
+{
+	size_t n;
+
+	p = skip_spaces(p, end);
+	if (p == end || *p == '-' || *p == '+' ||
+	    (n = parse_decimal(p, end, v)) == 0)
+		return false;
+	return p + n == end;
+}
+
+/* ---- Comma-separated fields ---- */
+
+struct fields {
+	const char *p, *end;
+	bool done;
+};
+
+static void
+fields_init(struct fields *c, const char *p, const char *end)
+{
+	c->p = p;
+	c->end = end;
+	c->done = false;
+}
+
+/* Yields the next field; "a," yields "a" then "".  False when exhausted. */
+static bool
+field_next(struct fields *c, const char **f, const char **fend)
+{
+	const char *q;
+
+	if (c->done)
+		return false;
+	q = memchr(c->p, ',', (size_t)(c->end - c->p));
+	*f = c->p;
+	if (q == NULL) {
+		*fend = c->end;
+		c->p = c->end;
+		c->done = true;
+	} else {
+		*fend = q;
+		c->p = q + 1;
+	}
+	return true;
+}
+
+/* The next field as an unsigned decimal that fills it exactly. */
+static bool
+field_uint(struct fields *c, uint64_t *v)
+{
+	const char *f, *fe;
+
+	return field_next(c, &f, &fe) && f < fe &&
+	    parse_uint(f, fe, v) == (size_t)(fe - f);
+}
+
+/* The next field as "ddmmyy" followed by a field "hhmmss". */
+static bool
+field_date_time(struct fields *c, int64_t *ms)
+{
+	const char *f, *fe, *t, *te;
+	int dd, mo, yy, hh, mi, ss;
+
+	if (!field_next(c, &f, &fe) || fe - f != 6 ||
+	    !parse_digits(f, fe, 2, &dd) || !parse_digits(f + 2, fe, 2, &mo) ||
+	    !parse_digits(f + 4, fe, 2, &yy))
+		return false;
+	if (!field_next(c, &t, &te) || te - t != 6 ||
+	    !parse_digits(t, te, 2, &hh) || !parse_digits(t + 2, te, 2, &mi) ||
+	    !parse_digits(t + 4, te, 2, &ss))
+		return false;
+	*ms = clock_timegm(2000 + yy, mo, dd, hh, mi, ss);
+	return true;
+}
+
+/* ---- Building the report ---- */
+
+/* Status characters (section 2.4); positions 3 to 8 are best-effort. */
+static void
+add_status(struct report *r, const char *s)
+{
+	int a, b, c, f0, f1, f2;
+
+	if (s[0] == '0' || s[0] == '1')
+		report_add_bool(r, "charge", s[0] == '0');
+	if (s[1] == '0' || s[1] == '1')
+		report_add_bool(r, "ignition", s[1] == '1');
+	if ((a = parse_hexdigit((unsigned char)s[2])) >= 0) {
+		report_add_bool(r, "in2", a & 1);
+		report_add_bool(r, "panic", a & 2);
+		report_add_bool(r, "out2", a & 4);
+		if (a & 8)
+			report_add_bool(r, "blocked", true);
+	}
+	if ((b = parse_hexdigit((unsigned char)s[3])) >= 0) {
+		if (b & 4)
+			report_add_bool(r, "hs1", true);
+		if (b & 2)
+			report_add_bool(r, "hs2", true);
+		if (b & 1)
+			report_add_bool(r, "hs3", true);
+		if (b & 8)
+			report_add_bool(r, "door", true);
+	}
+	if ((c = parse_hexdigit((unsigned char)s[4])) >= 0) {
+		if (c & 8)
+			report_add_bool(r, "ls1", true);
+		if (c & 4)
+			report_add_bool(r, "ls2", true);
+		if (c & 2)
+			report_add_bool(r, "ls3", true);
+	}
+	f0 = parse_hexdigit((unsigned char)s[5]);
+	f1 = parse_hexdigit((unsigned char)s[6]);
+	f2 = parse_hexdigit((unsigned char)s[7]);
+	if (f0 >= 0 && f1 >= 0 && f2 >= 0)
+		report_add_int(r, "fuel", f0 << 8 | f1 << 4 | f2);
+}
+
+static void
+apply_fix(struct report *r, const struct fix *f)
+{
+	r->has_time = true;
+	r->time_ms = f->time_ms;
+	r->valid = f->valid;
+	r->has_fix = true;
+	r->lat = f->lat;
+	r->lon = f->lon;
+	r->has_speed = true;
+	r->speed = f->speed;
+	r->has_course = true;
+	r->course = f->course;
+	if (f->status != NULL)
+		add_status(r, f->status);
+	if (f->has_odometer)
+		report_add_int(r, "odometer", (int64_t)f->odometer);
+}
+
+/*
+ * A string attribute composed in a local buffer, then copied into the
+ * report arena.  Entries that do not fit are left out whole.
+ */
+struct sbuf {
+	char buf[REPORT_ARENA];
+	size_t len;
+	size_t mark;
+	bool full;
+};
+
+static void
+sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->full || sizeof b->buf - b->len < n) {
+		b->full = true;
+		return;
+	}
+	memcpy(b->buf + b->len, s, n);
+	b->len += n;
+}
+
+static void
+sb_int(struct sbuf *b, int64_t v)
+{
+	char tmp[24];
+	size_t n = 0;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		tmp[sizeof tmp - 1 - n++] = '-';
+	sb_put(b, tmp + sizeof tmp - n, n);
+}
+
+/* Starts a list entry (';' between entries); sb_end_entry keeps it. */
+static void
+sb_begin_entry(struct sbuf *b)
+{
+	b->mark = b->len;
+	if (b->len > 0)
+		sb_put(b, ";", 1);
+}
+
+/* Returns false when the entry did not fit and was rolled back. */
+static bool
+sb_end_entry(struct sbuf *b)
+{
+	if (!b->full)
+		return true;
+	b->len = b->mark;
+	return false;
+}
+
+static bool
+sb_cell(struct sbuf *b, uint64_t mcc, uint64_t mnc, uint64_t lac, uint64_t cid)
+{
+	sb_begin_entry(b);
+	sb_int(b, (int64_t)mcc);
+	sb_put(b, ",", 1);
+	sb_int(b, (int64_t)mnc);
+	sb_put(b, ",", 1);
+	sb_int(b, (int64_t)lac);
+	sb_put(b, ",", 1);
+	sb_int(b, (int64_t)cid);
+	return sb_end_entry(b);
+}
+
+static void
+sb_attr(struct sbuf *b, struct report *r, const char *key)
+{
+	if (b->len > 0)
+		report_add_strcpy(r, key, b->buf, b->len);
+}
+
+/* ---- Event codes (section 4) ---- */
+
+/*
+ * Maps a ZC/DW code to an alarm bit or an ignition state (1 on, 0 off,
+ * -1 none).  DW3x, DW5x share their last digit's meaning.
+ */
+static uint32_t
+event_map(const char *code, int *ignition)
+{
+	*ignition = -1;
+	if (code[0] == 'Z' && code[1] == 'C') {
+		switch ((code[2] - '0') * 10 + (code[3] - '0')) {
+		case 11: return REPORT_ALARM_MOVEMENT;
+		case 12: return REPORT_ALARM_LOW_BATTERY;
+		case 13: return REPORT_ALARM_POWER_CUT;
+		case 15: case 29: *ignition = 1; return 0;
+		case 16: *ignition = 0; return 0;
+		case 17: return REPORT_ALARM_REMOVING;
+		case 25: return REPORT_ALARM_SOS;
+		case 26: return REPORT_ALARM_TAMPERING;
+		case 27: return REPORT_ALARM_LOW_POWER;
+		default: return 0;
+		}
+	}
+	if (code[2] == '3' || code[2] == '5') {
+		switch (code[3]) {
+		case '1': return REPORT_ALARM_MOVEMENT;
+		case '2': return REPORT_ALARM_LOW_BATTERY;
+		case '3': return REPORT_ALARM_POWER_CUT;
+		case '5': *ignition = 1; return 0;
+		case '6': *ignition = 0; return 0;
+		case '7': return REPORT_ALARM_REMOVING;
+		case 'E': return REPORT_ALARM_SOS;
+		case 'F': return REPORT_ALARM_TAMPERING;
+		default: return 0;
+		}
+	}
+	if (code[2] == '4' || code[2] == '6') {	/* DW40/DW60, DW42/DW62 */
+		if (code[3] == '0')
+			return REPORT_ALARM_LOW_POWER;
+		if (code[3] == '2')
+			*ignition = 1;
+	}
+	return 0;
+}
+
+/* Sets the alarm of an event code, or `event` = the code when none. */
+static void
+add_event(struct report *r, const char *code)
+{
+	int ignition;
+	uint32_t alarm = event_map(code, &ignition);
+
+	if (alarm != 0)
+		r->alarms |= alarm;
+	else
+		report_add_str(r, "event", code, 4);
+	if (ignition >= 0)
+		report_add_bool(r, "ignition", ignition == 1);
+}
+
+/* ---- The fixed-width GPS block (section 2.3) ---- */
+
+/*
+ * Parses [s, end) as "[ARG] DATE V LAT LON SPEED TIME COURSE [STATUS L
+ * ODOMETER] [extra]".  Sets *arg_end to the end of ARG (ARG starts at s).
+ * Returns NULL, or the reason the block is unusable.
+ */
+static const char *
+fixed_parse(const char *s, const char *end, struct fix *f, const char **arg_end)
+{
+	const char *q, *d = NULL, *l, *cend;
+	int yy, mo, dd, hh, mi, ss;
+	double v;
+	size_t n;
+
+	/* The date is the last 6 digits before the validity letter. */
+	for (q = s; q < end; q++) {
+		if (*q != 'A' && *q != 'V')
+			continue;
+		d = q > s && q[-1] == ',' ? q - 1 : q;
+		if (d - s >= 6 && parse_digits(d - 6, d, 2, &yy) &&
+		    parse_digits(d - 4, d, 2, &mo) && parse_digits(d - 2, d, 2, &dd))
+			break;
+	}
+	if (q == end) {
+		for (q = s; q < end && (is_digit(*q) || *q == ','); q++)
+			;
+		return q == end ? TRUNCATED : "no GPS block";
+	}
+	*arg_end = d - 6;
+	f->valid = *q++ == 'A';
+	if (q < end && *q == ',')
+		q++;
+
+	q = skip_spaces(q, end);
+	if ((n = parse_ddmm(q, end, &v)) == 0)
+		return q == end ? TRUNCATED : "bad latitude";
+	q += n;
+	if (q == end)
+		return TRUNCATED;
+	if (*q != 'N' && *q != 'S')
+		return "bad latitude hemisphere";
+	f->lat = *q++ == 'S' ? -v : v;
+
+	q = skip_spaces(q, end);
+	if ((n = parse_ddmm(q, end, &v)) == 0)
+		return q == end ? TRUNCATED : "bad longitude";
+	q += n;
+	if (q == end)
+		return TRUNCATED;
+	if (*q != 'E' && *q != 'W')
+		return "bad longitude hemisphere";
+	f->lon = *q++ == 'W' ? -v : v;
+
+	if (end - q < 5 + 6)
+		return TRUNCATED;
+	if (!num_exact(q, q + 5, &f->speed))
+		return "bad speed";
+	q += 5;
+	if (!parse_digits(q, end, 2, &hh) || !parse_digits(q + 2, end, 2, &mi) ||
+	    !parse_digits(q + 4, end, 2, &ss))
+		return "bad time";
+	q += 6;
+	f->time_ms = clock_timegm(2000 + yy, mo, dd, hh, mi, ss);
+
+	/* The odometer's 'L' anchors the 8 status characters before it. */
+	l = memchr(q, 'L', (size_t)(end - q));
+	f->status = NULL;
+	f->has_odometer = false;
+	if (l == NULL) {
+		/*
+		 * BQ81 style: a "ddd.dd" course (at most 3 + 4 digits), then
+		 * anything.  The limits keep a block cut inside its status
+		 * ("087.250100") from passing as a course.
+		 */
+		const char *dot;
+
+		q = skip_spaces(q, end);
+		if (q == end)
+			return TRUNCATED;
+		for (dot = q; dot < end && is_digit(*dot); dot++)
+			;
+		if (dot == q || dot - q > 3 || dot == end || *dot != '.' ||
+		    parse_decimal(q, end, &f->course) > (size_t)(dot - q) + 5)
+			return "bad course";
+		return NULL;
+	}
+	if (l - q < 8 + 1)
+		return "bad status";
+	f->status = l - 8;
+	cend = f->status;
+	if (cend[-1] == ',')
+		cend--;
+	if (!num_exact(q, cend, &f->course))
+		return "bad course";
+	if (parse_hex(l + 1, end, &f->odometer) == 0)
+		return l + 1 == end ? TRUNCATED : "bad odometer";
+	f->has_odometer = true;
+	return NULL;
+}
+
+/* ---- The comma-layout GPS fields ---- */
+
+/* A coordinate field, hemisphere glued ("4807.0380N") or in its own field. */
+static bool
+coord_field(struct fields *c, char pos, char neg, double *v)
+{
+	const char *f, *fe, *h, *he;
+	size_t n;
+
+	if (!field_next(c, &f, &fe))
+		return false;
+	f = skip_spaces(f, fe);
+	if ((n = parse_ddmm(f, fe, v)) == 0)
+		return false;
+	if (f + n + 1 == fe && (f[n] == pos || f[n] == neg)) {
+		h = f + n;
+	} else if (f + n == fe) {
+		if (!field_next(c, &h, &he) || he - h != 1 ||
+		    (*h != pos && *h != neg))
+			return false;
+	} else {
+		return false;
+	}
+	if (*h == neg)
+		*v = -*v;
+	return true;
+}
+
+/*
+ * Parses "ddmmyy,A,lat,lon,speed,hhmmss,course" from c.  The cursor is
+ * left on the fields after the course.  Returns NULL or the reason.
+ */
+static const char *
+comma_parse(struct fields *c, struct fix *f)
+{
+	const char *v, *ve, *s, *se;
+	int dd, mo, yy, hh, mi, ss;
+
+	if (!field_next(c, &s, &se) || se - s != 6 ||
+	    !parse_digits(s, se, 2, &dd) || !parse_digits(s + 2, se, 2, &mo) ||
+	    !parse_digits(s + 4, se, 2, &yy))
+		return c->done ? TRUNCATED : "bad date";
+	if (!field_next(c, &v, &ve))
+		return TRUNCATED;
+	if (ve - v != 1 || (*v != 'A' && *v != 'V'))
+		return "bad validity";
+	f->valid = *v == 'A';
+	if (!coord_field(c, 'N', 'S', &f->lat))
+		return c->done ? TRUNCATED : "bad latitude";
+	if (!coord_field(c, 'E', 'W', &f->lon))
+		return c->done ? TRUNCATED : "bad longitude";
+	if (!field_next(c, &s, &se))
+		return TRUNCATED;
+	if (!num_exact(s, se, &f->speed))
+		return "bad speed";
+	/* hhmmss, possibly with a fraction of a second that is dropped. */
+	if (!field_next(c, &s, &se))
+		return TRUNCATED;
+	if (!parse_digits(s, se, 2, &hh) || !parse_digits(s + 2, se, 2, &mi) ||
+	    !parse_digits(s + 4, se, 2, &ss) || (se - s > 6 && s[6] != '.'))
+		return "bad time";
+	f->time_ms = clock_timegm(2000 + yy, mo, dd, hh, mi, ss);
+	if (!field_next(c, &s, &se))
+		return TRUNCATED;
+	if (!num_exact(s, se, &f->course))
+		return "bad course";
+	f->status = NULL;
+	f->has_odometer = false;
+	return NULL;
+}
+
+static bool
+all_hex(const char *p, const char *end)
+{
+	for (; p < end; p++) {
+		if (parse_hexdigit((unsigned char)*p) < 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The fields after the course in the comma layout: either the fixed
+ * block's status and odometer ("01000000,L0001E240"), or altitude (m) and
+ * satellite count ("520.0,9").  Anything else is left alone.
+ */
+static void
+comma_tail(struct fields *c, struct report *r, struct fix *f)
+{
+	const char *a, *ae, *b = NULL, *be = NULL;
+	double alt;
+	uint64_t sat;
+
+	if (!field_next(c, &a, &ae)) {
+		apply_fix(r, f);
+		return;
+	}
+	if (!field_next(c, &b, &be))
+		b = be = NULL;
+	if (ae - a == 8 && all_hex(a, ae) && b != NULL && be - b >= 2 &&
+	    *b == 'L' && parse_hex(b + 1, be, &f->odometer) > 0) {
+		f->status = a;
+		f->has_odometer = true;
+		apply_fix(r, f);
+		return;
+	}
+	apply_fix(r, f);
+	if (a == ae || parse_decimal(a, ae, &alt) != (size_t)(ae - a))
+		return;
+	report_add_num(r, "altitude", alt, 1);
+	if (b != NULL && b < be && parse_uint(b, be, &sat) == (size_t)(be - b))
+		report_add_int(r, "sat", (int64_t)sat);
+}
+
+/* ---- Command handlers: each returns NULL or the reason it failed ---- */
+
+/* A GPS report; ARG meaning depends on the command (BP05, BO01, BQ81). */
+static const char *
+decode_gps(const struct msg *m, struct report *r)
+{
+	const char *why, *arg_end, *a;
+	struct fields c;
+	struct fix f;
+
+	if (m->comma && !cmd_is(m, "BO01") && !cmd_is(m, "BQ81") &&
+	    !cmd_is(m, "BP02")) {
+		fields_init(&c, m->body, m->end);
+		if ((why = comma_parse(&c, &f)) != NULL)
+			return why;
+		comma_tail(&c, r, &f);
+		return NULL;
+	}
+	if ((why = fixed_parse(m->body, m->end, &f, &arg_end)) != NULL)
+		return why;
+	a = m->body;
+	if (cmd_is(m, "BP05")) {
+		if (a < arg_end && parse_uint(a, arg_end, &(uint64_t){0}) ==
+		    (size_t)(arg_end - a))
+			report_add_str(r, "imei", a, (size_t)(arg_end - a));
+	} else if (cmd_is(m, "BO01")) {
+		if (arg_end - a != 1 || !is_digit(*a))
+			return "bad alarm code";
+		switch (*a) {
+		/*
+		 * Code 0 is unmapped in Traccar; vendor tables use it for
+		 * "vehicle main power off", hence power_cut.
+		 */
+		case '0': r->alarms |= REPORT_ALARM_POWER_CUT; break;
+		case '1': r->alarms |= REPORT_ALARM_ACCIDENT; break;
+		case '2': r->alarms |= REPORT_ALARM_SOS; break;
+		case '3': r->alarms |= REPORT_ALARM_VIBRATION; break;
+		case '4': r->alarms |= REPORT_ALARM_LOWSPEED; break;
+		case '5': r->alarms |= REPORT_ALARM_OVERSPEED; break;
+		case '6': r->alarms |= REPORT_ALARM_GEOFENCE_EXIT; break;
+		default: report_add_str(r, "event", a, 1); break;
+		}
+	} else if (cmd_is(m, "BQ81")) {
+		/* ",ALARM,<type>,<digits>," in front of the date. */
+		const char *t;
+
+		if (a < arg_end && *a == ',')
+			a++;
+		if (arg_end - a < 8 || memcmp(a, "ALARM,", 6) != 0 ||
+		    !is_digit(a[6]) || a[7] != ',')
+			return "bad alarm header";
+		t = a + 6;
+		switch (*t) {
+		case '0': r->alarms |= REPORT_ALARM_LOW_BATTERY; break;
+		case '1': r->alarms |= REPORT_ALARM_OVERSPEED; break;
+		case '2': r->alarms |= REPORT_ALARM_IDLE; break;
+		case '3': r->alarms |= REPORT_ALARM_HARD_ACCELERATION; break;
+		case '4': r->alarms |= REPORT_ALARM_HARD_BRAKING; break;
+		case '5': r->alarms |= REPORT_ALARM_TEMPERATURE; break;
+		default: report_add_str(r, "event", t, 1); break;
+		}
+	}
+	apply_fix(r, &f);
+	return NULL;
+}
+
+/* ZCxx, DW3x, DW4x, DW6x: comma-layout GPS fields plus an event code. */
+static const char *
+decode_event(const struct msg *m, struct report *r)
+{
+	const char *why;
+	struct fields c;
+	struct fix f;
+
+	fields_init(&c, m->body, m->end);
+	if ((why = comma_parse(&c, &f)) != NULL)
+		return why;
+	add_event(r, m->cmd);
+	comma_tail(&c, r, &f);
+	return NULL;
+}
+
+/* "{mcc,mnc,lac,cid}" groups (decimal) separated by LF, then ",NNNNNNNN". */
+static const char *
+decode_brace_cells(const struct msg *m, struct report *r)
+{
+	const char *p = m->body, *end = m->end, *close;
+	struct sbuf b;
+	int ncells = 0;
+
+	b.len = 0;
+	b.full = false;
+	/* BP05 carries the IMEI in front of the cells. */
+	if (cmd_is(m, "BP05")) {
+		const char *q = p;
+		uint64_t imei;
+		size_t n = parse_uint(q, end, &imei);
+
+		if (n > 0)
+			report_add_str(r, "imei", q, n);
+		p += n;
+	}
+	for (;;) {
+		struct fields c;
+		uint64_t mcc, mnc, lac, cid;
+
+		while (p < end && (*p == ',' || *p == '\n' || *p == '\r' ||
+		    *p == ' '))
+			p++;
+		if (p == end || *p != '{')
+			break;
+		if ((close = memchr(p, '}', (size_t)(end - p))) == NULL)
+			return "unterminated cell";
+		fields_init(&c, p + 1, close);
+		if (!field_uint(&c, &mcc) || !field_uint(&c, &mnc) ||
+		    !field_uint(&c, &lac) || !field_uint(&c, &cid) || !c.done)
+			return "bad cell";
+		sb_cell(&b, mcc, mnc, lac, cid);
+		ncells++;
+		p = close + 1;
+	}
+	if (ncells == 0)
+		return "no cell";
+	/*
+	 * The trailing ",NNNNNNNN" is left out: Traccar reads it as a hex
+	 * odometer, but it looks like the status word of the flat BZ00 and
+	 * no value seen makes sense as a distance.
+	 */
+	sb_attr(&b, r, "cells");
+	return NULL;
+}
+
+/* ",mcc,mnc,LAC,CID[,...]", LAC and CID in hex; the first pair only. */
+static const char *
+decode_bz00_flat(const struct msg *m, struct report *r)
+{
+	const char *p = m->body, *f, *fe;
+	uint64_t mcc, mnc, lac, cid;
+	struct fields c;
+	struct sbuf b;
+
+	if (p < m->end && *p == ',')
+		p++;
+	fields_init(&c, p, m->end);
+	if (!field_uint(&c, &mcc) || !field_uint(&c, &mnc))
+		return "bad cell";
+	if (!field_next(&c, &f, &fe) || f == fe ||
+	    parse_hex(f, fe, &lac) != (size_t)(fe - f) || fe - f > 8)
+		return "bad cell";
+	if (!field_next(&c, &f, &fe) || f == fe ||
+	    parse_hex(f, fe, &cid) != (size_t)(fe - f) || fe - f > 8)
+		return "bad cell";
+	b.len = 0;
+	b.full = false;
+	sb_cell(&b, mcc, mnc, lac, cid);
+	sb_attr(&b, r, "cells");
+	return NULL;
+}
+
+/* The 17-character VIN right after the command. */
+static const char *
+decode_bv00(const struct msg *m, struct report *r)
+{
+	const char *p = m->body;
+
+	if (p < m->end && *p == ',')
+		p++;
+	if (m->end - p < 17)
+		return "VIN too short";
+	for (int i = 0; i < 17; i++) {
+		if (!is_digit(p[i]) && !is_upper(p[i]) &&
+		    !(p[i] >= 'a' && p[i] <= 'z'))
+			return "bad VIN";
+	}
+	report_add_str(r, "vin", p, 17);
+	return NULL;
+}
+
+/* "ddmmyy,hhmmss,levelCode,battery,power,installed[,...]" */
+static const char *
+decode_zc20(const struct msg *m, struct report *r)
+{
+	static const int levels[7] = { -1, -1, 10, 20, 50, 80, 100 };
+	uint64_t level, battery, power, installed;
+	struct fields c;
+	int64_t t;
+
+	fields_init(&c, m->body, m->end);
+	if (!field_date_time(&c, &t))
+		return "bad date or time";
+	if (!field_uint(&c, &level) || !field_uint(&c, &battery) ||
+	    !field_uint(&c, &power) || !field_uint(&c, &installed))
+		return "bad battery fields";
+	r->has_time = true;
+	r->time_ms = t;
+	/* 255 and 65535 mean "not measured". */
+	if (level < 7 && levels[level] >= 0)
+		report_add_int(r, "battery_level", levels[level]);
+	if (battery != 65535)
+		report_add_num(r, "battery", (double)battery / 100.0, 2);
+	if (power != 65535)
+		report_add_num(r, "power", (double)power / 10.0, 1);
+	report_add_int(r, "installed", (int64_t)installed);
+	return NULL;
+}
+
+/* "ddmmyy,hhmmss,$text$": the text may hold CR, LF, ')' and ','. */
+static const char *
+decode_zc03(const struct msg *m, struct report *r)
+{
+	const char *p, *q;
+	struct fields c;
+	int64_t t;
+
+	fields_init(&c, m->body, m->end);
+	if (!field_date_time(&c, &t))
+		return "bad date or time";
+	if (c.done)
+		return "missing text";
+	r->has_time = true;
+	r->time_ms = t;
+	p = c.p;
+	q = m->end;
+	if (p < q && *p == '$') {
+		p++;
+		/* The last '$' closes the text; a lone '$' runs to the end. */
+		while (q > p && q[-1] != '$')
+			q--;
+		if (q > p)
+			q--;
+		else
+			q = m->end;
+	}
+	report_add_str(r, "result", p, (size_t)(q - p));
+	return NULL;
+}
+
+/* "mcc,mnc,lac,cid,nWifi,[mac*rssi*channel,]...,ddmmyy,hhmmss" */
+static const char *
+decode_dw5(const struct msg *m, struct report *r)
+{
+	uint64_t mcc, mnc, lac, cid, nwifi;
+	struct sbuf cells, wifi;
+	struct fields c;
+	int64_t t;
+
+	fields_init(&c, m->body, m->end);
+	if (!field_uint(&c, &mcc) || !field_uint(&c, &mnc) ||
+	    !field_uint(&c, &lac) || !field_uint(&c, &cid))
+		return "bad cell";
+	if (!field_uint(&c, &nwifi))
+		return "bad WiFi count";
+	wifi.len = 0;
+	wifi.full = false;
+	for (uint64_t i = 0; i < nwifi; i++) {
+		const char *f, *fe, *s1, *s2;
+		int64_t rssi;
+		uint64_t ch;
+
+		if (!field_next(&c, &f, &fe))
+			return "truncated WiFi list";
+		s1 = memchr(f, '*', (size_t)(fe - f));
+		s2 = s1 == NULL ? NULL : memchr(s1 + 1, '*', (size_t)(fe - s1 - 1));
+		if (s1 == NULL || s2 == NULL || s1 == f ||
+		    parse_int(s1 + 1, s2, &rssi) != (size_t)(s2 - s1 - 1) ||
+		    s2 + 1 == fe ||
+		    parse_uint(s2 + 1, fe, &ch) != (size_t)(fe - s2 - 1))
+			return "bad WiFi entry";
+		if (memchr(f, ';', (size_t)(s1 - f)) != NULL)
+			return "bad WiFi entry";
+		sb_begin_entry(&wifi);
+		sb_put(&wifi, f, (size_t)(s1 - f));
+		sb_put(&wifi, ",", 1);
+		sb_int(&wifi, rssi);
+		sb_put(&wifi, ",", 1);
+		sb_int(&wifi, (int64_t)ch);
+		sb_end_entry(&wifi);
+	}
+	if (!field_date_time(&c, &t))
+		return "bad date or time";
+	r->has_time = true;
+	r->time_ms = t;
+	add_event(r, m->cmd);
+	cells.len = 0;
+	cells.full = false;
+	sb_cell(&cells, mcc, mnc, lac, cid);
+	sb_attr(&cells, r, "cells");
+	sb_attr(&wifi, r, "wifi");
+	return NULL;
+}
+
+/* ---- Battery-management payloads (sections 2.5.1 and 2.5.2) ---- */
+
+static const char *const battery_keys[24] = {
+	"battery1", "battery2", "battery3", "battery4", "battery5",
+	"battery6", "battery7", "battery8", "battery9", "battery10",
+	"battery11", "battery12", "battery13", "battery14", "battery15",
+	"battery16", "battery17", "battery18", "battery19", "battery20",
+	"battery21", "battery22", "battery23", "battery24",
+};
+
+static const char *const battery_temp_keys[7] = {
+	"battery_temp1", "battery_temp2", "battery_temp3", "battery_temp4",
+	"battery_temp5", "battery_temp6", "battery_temp7",
+};
+
+static const char *const cell_temp_keys[24] = {
+	"cell_temp1", "cell_temp2", "cell_temp3", "cell_temp4", "cell_temp5",
+	"cell_temp6", "cell_temp7", "cell_temp8", "cell_temp9", "cell_temp10",
+	"cell_temp11", "cell_temp12", "cell_temp13", "cell_temp14",
+	"cell_temp15", "cell_temp16", "cell_temp17", "cell_temp18",
+	"cell_temp19", "cell_temp20", "cell_temp21", "cell_temp22",
+	"cell_temp23", "cell_temp24",
+};
+
+/* Decodes hex pairs into out (at most max bytes); -1 on a bad digit. */
+static int
+unhex(const char *p, const char *end, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+
+	if ((end - p) % 2 != 0)
+		return -1;
+	for (; p < end && n < max; p += 2) {
+		int hi = parse_hexdigit((unsigned char)p[0]);
+		int lo = parse_hexdigit((unsigned char)p[1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[n++] = (uint8_t)(hi << 4 | lo);
+	}
+	return (int)n;
+}
+
+static unsigned
+le16(const uint8_t *b)
+{
+	return (unsigned)b[0] | (unsigned)b[1] << 8;
+}
+
+static unsigned
+be16(const uint8_t *b)
+{
+	return (unsigned)b[0] << 8 | (unsigned)b[1];
+}
+
+/* Bytes of the BS50 payload up to the discharged capacity. */
+#define BS50_LEN 88
+
+static const char *
+decode_bs50(const struct msg *m, struct report *r)
+{
+	uint8_t b[BS50_LEN];
+	const uint8_t *q;
+	unsigned ncells, nprobes;
+
+	if (m->end - m->body < 2 * BS50_LEN)
+		return "payload too short";
+	if (unhex(m->body, m->body + 2 * BS50_LEN, b, sizeof b) != BS50_LEN)
+		return "bad hex payload";
+	q = b + 3;
+	ncells = *q++;
+	if (ncells > 24)
+		ncells = 24;
+	for (unsigned i = 0; i < ncells; i++)
+		report_add_num(r, battery_keys[i], le16(q + 2 * i) / 1000.0, 3);
+	q += 48;
+	report_add_bool(r, "charge", *q++ == 0);
+	report_add_num(r, "current", le16(q) / 10.0, 1);
+	q += 2;
+	report_add_num(r, "battery", le16(q) / 100.0, 2);
+	q += 2;
+	report_add_int(r, "battery_level", *q++);
+	report_add_bool(r, "overheat", *q++ != 0);
+	report_add_bool(r, "charge_protection", *q++ != 0);
+	report_add_bool(r, "discharge_protection", *q++ != 0);
+	q += 2;			/* "drop line", "balanced" */
+	report_add_int(r, "cycles", le16(q));
+	q += 2;
+	report_add_int(r, "fault", *q++);
+	q += 6;
+	nprobes = *q++;
+	if (nprobes > 7)
+		nprobes = 7;
+	report_add_int(r, "power_temp", (int)*q++ - 40);
+	report_add_int(r, "equalizer_temp", (int)*q++ - 40);
+	for (unsigned i = 0; i < nprobes; i++)
+		report_add_int(r, battery_temp_keys[i], (int)q[i] - 40);
+	q += 7;
+	report_add_num(r, "capacity", le16(q) / 100.0, 2);
+	q += 2;
+	report_add_int(r, "discharged", (int64_t)((uint32_t)q[0] |
+	    (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24));
+	return NULL;
+}
+
+/*
+ * BS51: "KK:HEX" groups.  Traccar reads the 16-bit values little-endian,
+ * which gives nonsense on its own test sample (537.8 V, SOC 5632.1 %);
+ * big-endian gives 53.3 V, 0 A, SOC 47.6 % and cells of 3.8 V, the Daly
+ * BMS layout, so this reads them big-endian.  Keys 93-95, 97, 98 and
+ * unknown keys are skipped.
+ */
+static const char *
+decode_bs51(const struct msg *m, struct report *r)
+{
+	const char *f, *fe;
+	struct fields c;
+	uint8_t b[64];
+	int n;
+
+	fields_init(&c, m->body, m->end);
+	while (field_next(&c, &f, &fe)) {
+		int key;
+
+		if (fe - f < 3 || parse_hexdigit((unsigned char)f[0]) < 0 ||
+		    parse_hexdigit((unsigned char)f[1]) < 0 || f[2] != ':')
+			return "bad group";
+		key = parse_hexdigit((unsigned char)f[0]) << 4 |
+		    parse_hexdigit((unsigned char)f[1]);
+		if ((n = unhex(f + 3, fe, b, sizeof b)) < 0)
+			return "bad group";
+		switch (key) {
+		case 0x90:
+			if (n < 8)
+				return "short group 90";
+			report_add_num(r, "battery", be16(b) / 10.0, 1);
+			report_add_num(r, "gather_voltage", be16(b + 2) / 10.0, 1);
+			report_add_num(r, "current",
+			    ((int)be16(b + 4) - 30000) / 10.0, 1);
+			report_add_num(r, "battery_level", be16(b + 6) / 10.0, 1);
+			break;
+		case 0x91:
+			if (n < 6)
+				return "short group 91";
+			report_add_num(r, "max_cell_voltage", be16(b) / 1000.0, 3);
+			report_add_int(r, "max_cell", b[2]);
+			report_add_num(r, "min_cell_voltage", be16(b + 3) / 1000.0, 3);
+			report_add_int(r, "min_cell", b[5]);
+			break;
+		case 0x92:
+			if (n < 4)
+				return "short group 92";
+			report_add_int(r, "max_temp", (int)b[0] - 40);
+			report_add_int(r, "max_temp_probe", b[1]);
+			report_add_int(r, "min_temp", (int)b[2] - 40);
+			report_add_int(r, "min_temp_probe", b[3]);
+			break;
+		case 0x96:
+			if (n < 1)
+				return "short group 96";
+			/* b[0] is the frame number. */
+			for (int i = 1; i < n && i <= 24; i++)
+				report_add_int(r, cell_temp_keys[i - 1],
+				    (int)b[i] - 40);
+			break;
+		default:
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* ---- Entry point ---- */
+
+/* Splits id, command and body by the rule of section 2.2. */
+static bool
+split(const char *p, const char *end, struct msg *m)
+{
+	const char *q;
+	size_t d;
+
+	m->end = end;
+	/* 1: 12 characters without a comma, then a command code. */
+	if (end - p >= 16 && memchr(p, ',', 12) == NULL && is_cmd(p + 12, end)) {
+		m->id = p;
+		m->idlen = 12;
+		m->cmd = p + 12;
+		m->body = p + 16;
+		m->comma = false;
+		return true;
+	}
+	for (d = 0; p + d < end && is_digit(p[d]); d++)
+		;
+	/* 2: digits and a comma; 3: digits glued to a command code. */
+	if (d > 0 && p + d < end && p[d] == ',') {
+		q = p + d;
+	} else if (d > 0 && is_cmd(p + d, end)) {
+		m->id = p;
+		m->idlen = d;
+		m->cmd = p + d;
+		m->body = p + d + 4;
+		m->comma = false;
+		return true;
+	} else {
+		/* 4: anything up to the first comma. */
+		if ((q = memchr(p, ',', (size_t)(end - p))) == NULL)
+			return false;
+	}
+	if (q == p || !is_cmd(q + 1, end) || (q + 5 < end && q[5] != ','))
+		return false;
+	m->id = p;
+	m->idlen = (size_t)(q - p);
+	m->cmd = q + 1;
+	m->body = q + 5 < end ? q + 6 : end;
+	m->comma = true;
+	return true;
+}
+
+/* Commands known to carry a fixed or comma GPS block. */
+static bool
+is_gps_cmd(const struct msg *m)
+{
+	return (m->cmd[0] == 'B' && m->cmd[1] == 'R') || cmd_is(m, "BP02") ||
+	    cmd_is(m, "BP04") || cmd_is(m, "BP05") || cmd_is(m, "BO01") ||
+	    cmd_is(m, "BQ81");
+}
+
+int
+tk103_decode(const uint8_t *frame, size_t len, int64_t recv_ms,
+    struct report *r, struct reply *reply, char *err, size_t errlen)
+{
+	const char *p = (const char *)frame, *end = p + len, *why;
+	struct msg m;
+	char buf[REPORT_REPLY_MAX];
+	size_t n;
+
+	report_init(r, REPORT_PROTO_TK103, recv_ms);
+	reply->len = 0;
+	while (p < end && (*p == ' ' || *p == '\r' || *p == '\n' || *p == '\0'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\r' ||
+	    end[-1] == '\n' || end[-1] == '\0'))
+		end--;
+	if (p < end && *p == '(')
+		p++;
+	if (end > p && end[-1] == ')')
+		end--;
+	if (p == end)
+		return fail(err, errlen, "tk103: empty message");
+	if (!split(p, end, &m))
+		return fail(err, errlen, "tk103: no device id and command code");
+	report_set_device(r, m.id, m.idlen);
+
+	/* Acks use the parsed id, so 11- and 15-digit ids get one too. */
+	if (cmd_is(&m, "BP00") || (cmd_is(&m, "BP05") && !m.comma)) {
+		n = m.idlen < sizeof buf - 9 ? m.idlen : sizeof buf - 9;
+		buf[0] = '(';
+		memcpy(buf + 1, m.id, n);
+		if (cmd_is(&m, "BP00")) {
+			memcpy(buf + 1 + n, "AP01HSO)", 8);
+			n += 9;
+		} else {
+			memcpy(buf + 1 + n, "AP05)", 5);
+			n += 6;
+		}
+		reply_set(reply, buf, n);
+	}
+
+	if (cmd_is(&m, "BP00") || cmd_is(&m, "BQ86"))
+		return REPORT_NONE;
+	if ((cmd_is(&m, "BZ00") || cmd_is(&m, "BP05")) &&
+	    memchr(m.body, '{', (size_t)(m.end - m.body)) != NULL)
+		why = decode_brace_cells(&m, r);
+	else if (cmd_is(&m, "BZ00"))
+		why = decode_bz00_flat(&m, r);
+	else if (cmd_is(&m, "BV00"))
+		why = decode_bv00(&m, r);
+	else if (cmd_is(&m, "BS50"))
+		why = decode_bs50(&m, r);
+	else if (cmd_is(&m, "BS51"))
+		why = decode_bs51(&m, r);
+	else if ((m.cmd[0] == 'Z' && m.cmd[1] == 'C') ||
+	    (m.cmd[0] == 'D' && m.cmd[1] == 'W')) {
+		/* The comma firmware's codes; a fixed-layout id leaves a ','. */
+		if (!m.comma && m.body < m.end && *m.body == ',')
+			m.body++;
+		if (cmd_is(&m, "ZC20"))
+			why = decode_zc20(&m, r);
+		else if (cmd_is(&m, "ZC03"))
+			why = decode_zc03(&m, r);
+		else if (m.cmd[0] == 'D' && m.cmd[2] == '5')
+			why = decode_dw5(&m, r);
+		else
+			why = decode_event(&m, r);
+	} else {
+		why = decode_gps(&m, r);
+		if (why != NULL && !is_gps_cmd(&m)) {
+			report_init(r, REPORT_PROTO_TK103, recv_ms);
+			report_set_device(r, m.id, m.idlen);
+			return fail(err, errlen, "tk103: unknown command %.4s",
+			    m.cmd);
+		}
+	}
+	if (why != NULL)
+		return fail(err, errlen, "tk103: %.4s: %s", m.cmd, why);
+	return REPORT_OK;
+}

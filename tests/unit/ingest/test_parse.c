@@ -1,0 +1,159 @@
+/* Unit tests for ingest/parse.c: the decoders' field readers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "ingest/parse.h"
+
+/* [s, s + strlen(s)): the readers must stop at end, not at a NUL. */
+#define SPAN(s) (s), (s) + strlen(s)
+
+static void
+near_at(double got, double want, int line)
+{
+	if (!(fabs(got - want) <= 1e-9))
+		fail_msg("line %d: got %.12f, want %.12f", line, got, want);
+}
+#define assert_near(got, want) near_at((got), (want), __LINE__)
+
+static void
+test_digits(void **state)
+{
+	int v = -1;
+
+	(void)state;
+	assert_true(parse_digits(SPAN("180312"), 2, &v));
+	assert_int_equal(v, 18);
+	assert_true(parse_digits(SPAN("180312"), 6, &v));
+	assert_int_equal(v, 180312);
+	v = -1;
+	assert_false(parse_digits(SPAN("18031"), 6, &v));	/* too short */
+	assert_false(parse_digits(SPAN("18x312"), 6, &v));
+	assert_int_equal(v, -1);
+	/* end bounds the read even when more digits follow in memory. */
+	{
+		const char *s = "123456";
+
+		assert_false(parse_digits(s, s + 3, 4, &v));
+		assert_true(parse_digits(s, s + 4, 4, &v));
+		assert_int_equal(v, 1234);
+	}
+}
+
+static void
+test_uint_int_hex(void **state)
+{
+	uint64_t u = 7;
+	int64_t i = 7;
+	const char *s = "98765";
+
+	(void)state;
+	assert_int_equal(parse_uint(SPAN("0042,x"), &u), 4);
+	assert_int_equal(u, 42);
+	u = 7;
+	assert_int_equal(parse_uint(SPAN(",1"), &u), 0);
+	assert_int_equal(u, 7);
+	assert_int_equal(parse_uint(s, s + 2, &u), 2);
+	assert_int_equal(u, 98);
+	/* 2^64 saturates; the whole run is consumed. */
+	assert_int_equal(parse_uint(SPAN("18446744073709551616"), &u), 20);
+	assert_true(u == UINT64_MAX);
+
+	assert_int_equal(parse_int(SPAN("-70*6"), &i), 3);
+	assert_int_equal(i, -70);
+	assert_int_equal(parse_int(SPAN("+22"), &i), 3);
+	assert_int_equal(i, 22);
+	i = 7;
+	assert_int_equal(parse_int(SPAN("-"), &i), 0);
+	assert_int_equal(parse_int(SPAN("+x"), &i), 0);
+	assert_int_equal(i, 7);
+
+	assert_int_equal(parse_hex(SPAN("0001E2F5)"), &u), 8);
+	assert_int_equal(u, 0x1E2F5);
+	assert_int_equal(parse_hex(SPAN("abCD"), &u), 4);
+	assert_int_equal(u, 0xABCD);
+	u = 7;
+	assert_int_equal(parse_hex(SPAN("g1"), &u), 0);
+	assert_int_equal(u, 7);
+	assert_int_equal(parse_hexdigit('f'), 15);
+	assert_int_equal(parse_hexdigit('A'), 10);
+	assert_int_equal(parse_hexdigit('9'), 9);
+	assert_int_equal(parse_hexdigit('g'), -1);
+}
+
+static void
+test_decimal(void **state)
+{
+	double v = 7;
+	const char *s = "45.30";
+
+	(void)state;
+	assert_int_equal(parse_decimal(SPAN("045.3,"), &v), 5);
+	assert_near(v, 45.3);
+	assert_int_equal(parse_decimal(SPAN("00000"), &v), 5);
+	assert_near(v, 0);
+	assert_int_equal(parse_decimal(SPAN("-70"), &v), 3);
+	assert_near(v, -70);
+	assert_int_equal(parse_decimal(SPAN(".5"), &v), 2);
+	assert_near(v, 0.5);
+	assert_int_equal(parse_decimal(SPAN("12."), &v), 3);
+	assert_near(v, 12);
+	assert_int_equal(parse_decimal(s, s + 4, &v), 4);	/* "45.3" */
+	assert_near(v, 45.3);
+	/* Fraction digits past the 18th are read and ignored. */
+	assert_int_equal(parse_decimal(SPAN("1.1234567890123456789999"), &v), 24);
+	assert_near(v, 1.123456789012345678);
+	v = 7;
+	assert_int_equal(parse_decimal(SPAN("."), &v), 0);
+	assert_int_equal(parse_decimal(SPAN("-."), &v), 0);
+	assert_int_equal(parse_decimal(SPAN("+"), &v), 0);
+	assert_int_equal(parse_decimal(SPAN(""), &v), 0);
+	assert_near(v, 7);
+}
+
+static void
+test_ddmm(void **state)
+{
+	double v = 7;
+	const char *s = "4807.0380N";
+
+	(void)state;
+	/* 48 deg + 7.038 min. */
+	assert_int_equal(parse_ddmm(s, s + strlen(s), &v), 9);
+	assert_near(v, 48 + 7.038 / 60);
+	assert_int_equal(parse_ddmm(SPAN("01131.00000E"), &v), 11);
+	assert_near(v, 11 + 31.0 / 60);
+	/* Missing degree digits: 0 deg 31.5 min. */
+	assert_int_equal(parse_ddmm(SPAN("31.50000"), &v), 8);
+	assert_near(v, 0.525);
+	assert_int_equal(parse_ddmm(SPAN("5.5"), &v), 3);
+	assert_near(v, 5.5 / 60);
+	/* Three degree digits, and no fraction. */
+	assert_int_equal(parse_ddmm(SPAN("9901.50000"), &v), 10);
+	assert_near(v, 99.025);
+	assert_int_equal(parse_ddmm(SPAN("4807"), &v), 4);
+	assert_near(v, 48 + 7.0 / 60);
+	v = 7;
+	assert_int_equal(parse_ddmm(SPAN("N"), &v), 0);
+	assert_int_equal(parse_ddmm(SPAN("-4807.0380"), &v), 0);
+	assert_int_equal(parse_ddmm(SPAN("1234567890123456789.5"), &v), 0);
+	assert_near(v, 7);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_digits),
+		cmocka_unit_test(test_uint_int_hex),
+		cmocka_unit_test(test_decimal),
+		cmocka_unit_test(test_ddmm),
+	};
+
+	return cmocka_run_group_tests_name("ingest/parse", tests, NULL, NULL);
+}
