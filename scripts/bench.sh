@@ -1,0 +1,296 @@
+#!/bin/bash
+# `make bench`: measures geoalarm on this machine against a private
+# redis-server and prints one line per figure, `bench: NAME VALUE UNIT`,
+# then a summary of the same lines with ratios to Redis's own XADD ceiling
+# (redis-benchmark -P 64 in the same run, on the same server).
+#
+# Scenarios (each skipped, with a note on stderr, when its pieces are not
+# built yet):
+#   redis     redis-benchmark XADD, pipelined 64 deep: the ceiling
+#   decode    in-process decode of the simulator's frame mix, one core
+#   fences    in-process fence_set_covers at F = 100, 1000, 10000
+#   ingest    10,000 TCP + 500 UDP devices as fast as they can send:
+#             reports/s into P:positions, losses, RSS per connected device
+#   engine    positions/s and alerts/s through the engine from a pre-filled
+#             stream, F = 100, 1000, 10000, rules.example.lua
+#   rules     per-position cost of rules.example.lua (engine with it minus
+#             engine without custom rules, same stream)
+#   e2e       device send -> alert on SUBSCRIBE at 10,000 reports/s:
+#             p50, p99, p99.9
+#
+# Redis runs without persistence: the figures are geoalarm's, not the
+# disk's (redis-up.sh's fsync-always would measure the disk).  Every wait is
+# bounded; all processes started here are stopped on exit.  The whole run
+# stays under 5 minutes on 2 cores.
+#
+# usage: scripts/bench.sh [BUILD [BIN]]   (env BENCH_ONLY="ingest e2e" runs a subset)
+set -u
+build=${1:-build}
+bin=${2:-bin}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+tools=$build/tools
+data=bench-data
+prefix=geoalarm
+only=${BENCH_ONLY:-}
+budget=290		# seconds; scenarios that would overrun are skipped
+
+T=$(mktemp -d /tmp/ga-bench.XXXXXX)
+sock=$T/redis.sock
+url=unix://$sock
+results=$T/results
+pids=()
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 50); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$p" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+note() { echo "bench.sh: $*" >&2; }
+fig() { echo "bench: $1 $2 $3" | tee -a "$results"; }
+rb() { python3 scripts/bench_redis.py "$sock" "$@"; }
+want() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
+left() { echo $((budget - SECONDS)); }
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+json_get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+
+# wait_for SECONDS CMD...: polls CMD every 0.1 s; fails after SECONDS.
+wait_for() {
+	local n=$(($1 * 10))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+stop_pid() {
+	local p=$1
+	kill "$p" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+}
+
+# ---- processes ---------------------------------------------------------------
+
+start_redis() {
+	redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 \
+		--dir "$T" --save "" --appendonly no --logfile "$T/redis.log" \
+		>/dev/null 2>&1 &
+	redis_pid=$!
+	pids+=("$redis_pid")
+	wait_for 10 sh -c "redis-cli -s '$sock' ping | grep -q PONG" || {
+		note "redis-server did not answer within 10 s"
+		exit 1
+	}
+}
+
+ingest_pid=
+ingest_port=
+start_ingest() {
+	"$bin/geoalarm-ingest" --listen 127.0.0.1:0 --redis "$url" \
+		--stream-maxlen 100000000 --buffer 1000000 >"$T/ingest.log" 2>&1 &
+	ingest_pid=$!
+	pids+=("$ingest_pid")
+	wait_for 10 grep -q 'listening on 127.0.0.1:[0-9]*' "$T/ingest.log" || {
+		note "ingest did not start; see its log:"
+		tail -5 "$T/ingest.log" >&2
+		return 1
+	}
+	ingest_port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/ingest.log" | head -1)
+}
+
+engine_pid=
+start_engine() { # rules-file log-name [extra flags]
+	local rules=$1 name=$2
+	shift 2
+	"$bin/geoalarm-engine" --rules "$rules" --redis "$url" "$@" \
+		>"$T/$name.log" 2>&1 &
+	engine_pid=$!
+	pids+=("$engine_pid")
+}
+
+have() {
+	local f
+	for f in "$@"; do
+		[ -x "$f" ] || { note "skipped: $f is not built"; return 1; }
+	done
+}
+
+# fleet ARGS...: the simulator against the running ingest.
+fleet() { "$tools/fleetsim" --target "127.0.0.1:$ingest_port" "$@" 2>>"$T/fleetsim.log"; }
+
+# ---- scenarios ---------------------------------------------------------------
+
+bench_redis() {
+	local out
+	out=$(redis-benchmark -s "$sock" -P 64 -n 1000000 -q XADD bench:s '*' f v 2>&1 |
+		tr '\r' '\n' | grep 'requests per second' | tail -1)
+	fig redis_xadd_p64 "$(echo "$out" | sed -E 's/.*: ([0-9.]+) requests per second.*/\1/')" ops/s
+	# The same with a position-sized entry (the fields ingest writes).
+	out=$(redis-benchmark -s "$sock" -P 64 -n 300000 -q XADD bench:s '*' \
+		device 001000000042 proto tk103 time 1732320000000 recv 1732320000123 \
+		valid 1 lat 48.117300 lon 11.516667 speed 45.3 course 87.25 \
+		charge 1 ignition 1 odometer 123456 \
+		raw '(001000000042BR00180312A4807.0380N01131.0000E045.3095642087.2501000000L0001E2F5)' \
+		transport tcp peer 127.0.0.1:40000 2>&1 |
+		tr '\r' '\n' | grep 'requests per second' | tail -1)
+	fig redis_xadd_position_p64 "$(echo "$out" | sed -E 's/.*: ([0-9.]+) requests per second.*/\1/')" ops/s
+	redis-cli -s "$sock" del bench:s >/dev/null
+}
+
+gen_data() {
+	local f
+	for f in 100 1000 10000; do
+		[ -s "$data/fences_$f.geojson" ] && [ -s "$data/points_$f.csv" ] && continue
+		note "generating fences and points into $data/"
+		python3 scripts/gen_fences.py --out "$data" >&2 || return 1
+		return 0
+	done
+}
+
+bench_decode() {
+	have "$tools/fleetsim" "$tools/bench_decode" || return 0
+	"$tools/fleetsim" --dump "$T/mix" --tcp 1000 --count 200000 --seed 3 \
+		--sos-every 50 --heartbeat-every 20 --fences "$data/fences_100.geojson" \
+		2>>"$T/fleetsim.log" || { note "fleetsim --dump failed"; return 0; }
+	"$tools/bench_decode" "$T/mix" --seconds 2 | tee -a "$results"
+}
+
+bench_fences() {
+	have "$tools/bench_fences" || return 0
+	"$tools/bench_fences" --seconds 3 "$data" | tee -a "$results"
+}
+
+bench_ingest() {
+	have "$bin/geoalarm-ingest" "$tools/fleetsim" || return 0
+	local rss0 rss1 n0 sent final first_us len first last ntcp=10000 nudp=500 sim
+	rb flushall
+	start_ingest || return 0
+	rss0=$(rss_kib "$ingest_pid")
+	rm -f "$T/ready"
+	fleet --tcp $ntcp --udp $nudp --rate 0 --duration 10 --count 1500000 \
+		--seed 7 --hold 3 --ready "$T/ready" --stats "$T/ingest.json" &
+	sim=$!
+	pids+=("$sim")
+	wait_for 60 test -e "$T/ready" || { note "the fleet did not connect"; stop_pid "$sim"; return 0; }
+	sleep 1		# logins settle
+	rss1=$(rss_kib "$ingest_pid")
+	n0=$(rb xlen $prefix:positions)
+	wait "$sim"
+	sent=$(json_get "$T/ingest.json" reports)
+	first_us=$(json_get "$T/ingest.json" first_send_us)
+	final=$(rb wait-xlen $prefix:positions "$sent" 60)
+	read -r len first last <<<"$(rb stream-window $prefix:positions)"
+	fig ingest_reports "$(awk -v n="$final" -v n0="$n0" -v a="$first_us" -v b="$last" \
+		'BEGIN { d = b - a / 1000; printf "%.0f", d > 0 ? (n - n0) * 1000 / d : 0 }')" reports/s
+	fig ingest_sent "$sent" reports
+	fig ingest_lost $((sent - final)) reports
+	fig ingest_rss_per_device "$(awk -v a="$rss0" -v b="$rss1" -v n=$ntcp \
+		'BEGIN { printf "%.2f", (b - a) / n }')" KiB
+	fig ingest_rss_connected "$rss1" KiB
+}
+
+# prefill F: a fresh stream of positions whose tracks run through the F fences.
+prefill() {
+	local f=$1 sent
+	rb flushall
+	rb load-fences $prefix "$data/fences_$f.geojson" >/dev/null
+	fleet --tcp 1000 --rate 0 --count 200000 --duration 30 --seed 11 \
+		--sos-every 100 --fences "$data/fences_$f.geojson" --stats "$T/pre.json" || return 1
+	sent=$(json_get "$T/pre.json" reports)
+	rb wait-xlen $prefix:positions "$sent" 30
+}
+
+# engine_run RULES NAME: prints "POS/S ALERTS/S DONE" over the stream.
+engine_run() {
+	local rules=$1 name=$2 n=$3 out
+	rb reset-engine $prefix engine
+	start_engine "$rules" "$name" --from-start
+	out=$(rb engine-rate $prefix engine "$n" 20)
+	stop_pid "$engine_pid"
+	echo "$out"
+}
+
+bench_engine() {
+	have "$bin/geoalarm-ingest" "$bin/geoalarm-engine" "$tools/fleetsim" || return 0
+	[ -n "$ingest_pid" ] || start_ingest || return 0
+	local rules=rules.example.lua f n pos al done base
+	[ -f "$rules" ] || { note "skipped engine: no $rules"; return 0; }
+	printf 'return {}\n' >"$T/norules.lua"
+	for f in 100 1000 10000; do
+		[ "$(left)" -gt 40 ] || { note "skipped engine F=$f: out of time"; continue; }
+		n=$(prefill $f) || { note "prefill F=$f failed"; continue; }
+		read -r pos al done <<<"$(engine_run "$rules" engine-$f "$n")"
+		fig "engine_F$f" "$pos" positions/s
+		fig "engine_F${f}_alerts" "$al" alerts/s
+		if [ $f = 100 ] && want rules; then
+			read -r base _ _ <<<"$(engine_run "$T/norules.lua" engine-norules "$n")"
+			fig engine_F100_builtin_only "$base" positions/s
+			fig rules_cost "$(awk -v a="$pos" -v b="$base" \
+				'BEGIN { printf "%.2f", (a > 0 && b > 0) ? 1e6 / a - 1e6 / b : 0 }')" us/position
+		fi
+	done
+}
+
+bench_e2e() {
+	have "$bin/geoalarm-ingest" "$bin/geoalarm-engine" "$tools/fleetsim" "$tools/alertlat" || return 0
+	[ -n "$ingest_pid" ] || start_ingest || return 0
+	local rules=rules.example.lua lat
+	[ -f "$rules" ] || { printf 'return {}\n' >"$T/norules.lua"; rules=$T/norules.lua; }
+	rb flushall
+	rb load-fences $prefix "$data/fences_100.geojson" >/dev/null
+	start_engine "$rules" engine-e2e
+	rb wait-group $prefix engine 15 || { stop_pid "$engine_pid"; return 0; }
+	rm -f "$T/lat.ready" "$T/e2e.json"
+	"$tools/alertlat" --redis "$url" --prefix $prefix --stats "$T/e2e.json" \
+		--ready "$T/lat.ready" --idle 3 --duration 60 >"$T/lat.out" 2>>"$T/alertlat.log" &
+	lat=$!
+	pids+=("$lat")
+	wait_for 10 test -e "$T/lat.ready" || { note "alertlat did not subscribe"; return 0; }
+	fleet --tcp 2000 --udp 200 --rate 10000 --duration 15 --seed 21 \
+		--sos-every 10 --fences "$data/fences_100.geojson" --stats "$T/e2e.json"
+	wait "$lat"
+	tee -a "$results" <"$T/lat.out"
+	stop_pid "$engine_pid"
+}
+
+# ---- run ---------------------------------------------------------------------
+
+echo "bench: machine $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" >&2
+start_redis
+want redis && bench_redis
+gen_data || { note "could not generate the fence data"; exit 1; }
+want decode && bench_decode
+want fences && bench_fences
+want ingest && bench_ingest
+want engine && bench_engine
+want e2e && [ "$(left)" -gt 30 ] && bench_e2e
+
+echo
+echo "== summary ($(nproc) cores, $SECONDS s)"
+cat "$results" 2>/dev/null
+ceiling=$(awk '$2 == "redis_xadd_p64" {print $3}' "$results" 2>/dev/null)
+awk -v c="${ceiling:-0}" '
+	$2 == "ingest_reports" || $2 ~ /^engine_F[0-9]+$/ {
+		if (c > 0) printf "bench: %s_vs_redis_xadd %.3f ratio\n", $2, $3 / c
+	}' "$results" 2>/dev/null
