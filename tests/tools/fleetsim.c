@@ -51,17 +51,14 @@
 
 #include "lib/clock.h"
 #include "lib/xmalloc.h"
+#include "tests/tools/simframe.h"
+#include "tests/tools/simgeo.h"
 
-#define DEG (M_PI / 180.0)
-#define WGS_A 6378137.0
-#define WGS_E2 6.69437999014e-3
-#define EDGE_MARGIN_M 2.5	/* engine circles are right to 1 m, rounding 0.1 m */
 #define TCP_ROOM 16384		/* unsent bytes a TCP device may queue */
 #define MAX_INFLIGHT 256	/* concurrent connects: keeps the listen backlog sane */
 #define LOGIN_WAIT_MS 5000	/* a device that hears no ack reports anyway */
 #define DRAIN_MS 10000		/* bound on flushing queued bytes at the end */
 #define SOS_MAX 2000000		/* bound on recorded SOS send times */
-#define FRAME_MAX 256
 
 /* ==== Options ==== */
 
@@ -269,55 +266,6 @@ parse_opts(struct opts *o, int argc, char **argv)
 		bad_flag("tcp", "no devices (--tcp and --udp are both 0)");
 }
 
-/* ==== Geometry ==== */
-
-/* Metres per degree of longitude and latitude at lat (WGS84 radii). */
-static void
-scale_at(double lat, double *kx, double *ky)
-{
-	double s = sin(lat * DEG), w = 1.0 - WGS_E2 * s * s;
-
-	*kx = WGS_A / sqrt(w) * cos(lat * DEG) * DEG;
-	*ky = WGS_A * (1.0 - WGS_E2) / (w * sqrt(w)) * DEG;
-}
-
-/* Distance in metres from p to the segment a-b, all in a local plane. */
-static double
-seg_dist(double px, double py, double ax, double ay, double bx, double by)
-{
-	double dx = bx - ax, dy = by - ay, l2 = dx * dx + dy * dy, t = 0;
-
-	if (l2 > 0) {
-		t = ((px - ax) * dx + (py - ay) * dy) / l2;
-		t = t < 0 ? 0 : t > 1 ? 1 : t;
-	}
-	return hypot(px - ax - t * dx, py - ay - t * dy);
-}
-
-enum fence_kind { FK_CIRCLE, FK_POLY, FK_CORRIDOR };
-
-struct sim_fence {
-	char *id;
-	enum fence_kind kind;
-	double clon, clat;	/* what tracks aim at */
-	double kx, ky;		/* metres per degree at the centre */
-	double radius;		/* circle radius or corridor half width, m */
-	double x0, y0, x1, y1;	/* bbox in degrees, widened by the margin */
-	int nrings;
-	int *ring_off;		/* nrings + 1 offsets into xy (points) */
-	double *xy;		/* lon, lat pairs; corridor: one line */
-	double speed_limit;	/* 0: none */
-	char **devices;		/* NULL: every device */
-	int ndevices;
-};
-
-struct grid {
-	double x0, y0, cell;
-	int nx, ny;
-	int *start;		/* nx * ny + 1 */
-	int *items;
-};
-
 /* ==== Simulation state ==== */
 
 enum dev_state { DS_IDLE, DS_CONNECTING, DS_LOGIN, DS_READY };
@@ -331,14 +279,7 @@ struct device {
 	char id[16];		/* TK103: 12-char id; GPS103: IMEI */
 	char imei[16];
 	int tz_min;		/* GPS103 device clock offset from UTC */
-	uint64_t rng;
-	/* track */
-	double ax, ay, bx, by;	/* current leg, degrees */
-	double leg_len, leg_pos; /* metres */
-	double speed;		/* km/h on this leg */
-	double stop_left;	/* seconds still parked */
-	double course, odo;
-	int last_fence;
+	struct track tr;
 	long long seq;		/* reports made */
 	/* network */
 	enum dev_state state;
@@ -367,9 +308,8 @@ struct fleet {
 	struct event_base *base;
 	struct device *devs;
 	int ndev;
-	struct sim_fence *fences;
-	int nfences;
-	struct grid grid;
+	struct simgeo geo;
+	struct track_params tp;
 	FILE *expect, *dump_tk, *dump_gps;
 	int64_t t0_ms;		/* simulated time of every device's first fix */
 	/* phases */
@@ -387,22 +327,6 @@ struct fleet {
 	size_t nsos, capsos;
 };
 
-static uint64_t
-rnd(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static double
-urand(uint64_t *s, double lo, double hi)
-{
-	return lo + (hi - lo) * (double)(rnd(s) >> 11) / 9007199254740992.0;
-}
-
 static int64_t
 wall_us(void)
 {
@@ -410,552 +334,6 @@ wall_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* ==== Fences: loading and covering ==== */
-
-static int
-load_ring(struct sim_fence *f, json_t *ring, int *cap, int *npts)
-{
-	size_t i;
-	json_t *pt;
-
-	if (!json_is_array(ring) || json_array_size(ring) < 2)
-		return -1;
-	json_array_foreach(ring, i, pt) {
-		if (!json_is_array(pt) || json_array_size(pt) < 2)
-			return -1;
-		if (*npts == *cap) {
-			*cap = *cap ? *cap * 2 : 64;
-			f->xy = xreallocarray(f->xy, (size_t)*cap, 2 * sizeof(double));
-		}
-		f->xy[2 * *npts] = json_number_value(json_array_get(pt, 0));
-		f->xy[2 * *npts + 1] = json_number_value(json_array_get(pt, 1));
-		(*npts)++;
-	}
-	f->ring_off = xreallocarray(f->ring_off, (size_t)f->nrings + 2, sizeof(int));
-	f->ring_off[++f->nrings] = *npts;
-	return 0;
-}
-
-static int
-load_fence(struct sim_fence *f, json_t *feat, char *err, size_t errlen)
-{
-	json_t *geom = json_object_get(feat, "geometry");
-	json_t *props = json_object_get(feat, "properties");
-	json_t *id = json_object_get(feat, "id"), *coords, *poly, *ring, *v;
-	const char *type = json_string_value(json_object_get(geom, "type"));
-	int cap = 0, npts = 0, first_end, k;
-	size_t i, j;
-	char buf[32];
-
-	if (id == NULL && props != NULL)
-		id = json_object_get(props, "id");
-	if (json_is_string(id))
-		f->id = xstrdup(json_string_value(id));
-	else if (json_is_integer(id)) {
-		snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(id));
-		f->id = xstrdup(buf);
-	} else {
-		snprintf(err, errlen, "a feature has no id");
-		return -1;
-	}
-	coords = json_object_get(geom, "coordinates");
-	f->ring_off = xcalloc(1, sizeof(int));
-	if (type == NULL)
-		goto bad;
-	if (strcmp(type, "Point") == 0) {
-		f->kind = FK_CIRCLE;
-		f->radius = json_number_value(json_object_get(props, "radius"));
-		if (json_array_size(coords) < 2 || !(f->radius > 0))
-			goto bad;
-		f->clon = json_number_value(json_array_get(coords, 0));
-		f->clat = json_number_value(json_array_get(coords, 1));
-	} else if (strcmp(type, "LineString") == 0) {
-		f->kind = FK_CORRIDOR;
-		f->radius = json_number_value(json_object_get(props, "width")) / 2;
-		if (!(f->radius > 0) || load_ring(f, coords, &cap, &npts) < 0)
-			goto bad;
-	} else if (strcmp(type, "Polygon") == 0 || strcmp(type, "MultiPolygon") == 0) {
-		f->kind = FK_POLY;
-		if (type[0] == 'P') {
-			json_array_foreach(coords, j, ring)
-				if (load_ring(f, ring, &cap, &npts) < 0)
-					goto bad;
-		} else {
-			json_array_foreach(coords, i, poly)
-				json_array_foreach(poly, j, ring)
-					if (load_ring(f, ring, &cap, &npts) < 0)
-						goto bad;
-		}
-		if (f->nrings == 0 || f->ring_off[1] < 4)
-			goto bad;
-	} else
-		goto bad;
-	if (f->kind != FK_CIRCLE) {
-		/* Aim at the mean of the outer ring's vertices (a star's centre),
-		 * or at a corridor's middle vertex. */
-		first_end = f->ring_off[1];
-		if (f->kind == FK_CORRIDOR) {
-			f->clon = f->xy[2 * (first_end / 2)];
-			f->clat = f->xy[2 * (first_end / 2) + 1];
-		} else {
-			for (k = 0; k < first_end - 1; k++) {
-				f->clon += f->xy[2 * k] / (first_end - 1);
-				f->clat += f->xy[2 * k + 1] / (first_end - 1);
-			}
-		}
-	}
-	scale_at(f->clat, &f->kx, &f->ky);
-	if (f->kind == FK_CIRCLE) {
-		f->x0 = f->clon - (f->radius + 10) / f->kx;
-		f->x1 = f->clon + (f->radius + 10) / f->kx;
-		f->y0 = f->clat - (f->radius + 10) / f->ky;
-		f->y1 = f->clat + (f->radius + 10) / f->ky;
-	} else {
-		double w = f->kind == FK_CORRIDOR ? f->radius + 10 : 10;
-		f->x0 = f->x1 = f->xy[0];
-		f->y0 = f->y1 = f->xy[1];
-		for (k = 1; k < npts; k++) {
-			f->x0 = fmin(f->x0, f->xy[2 * k]);
-			f->x1 = fmax(f->x1, f->xy[2 * k]);
-			f->y0 = fmin(f->y0, f->xy[2 * k + 1]);
-			f->y1 = fmax(f->y1, f->xy[2 * k + 1]);
-		}
-		f->x0 -= w / f->kx;
-		f->x1 += w / f->kx;
-		f->y0 -= w / f->ky;
-		f->y1 += w / f->ky;
-	}
-	f->speed_limit = json_number_value(json_object_get(props, "speed_limit"));
-	v = json_object_get(props, "devices");
-	if (json_is_array(v)) {
-		f->devices = xcalloc(json_array_size(v) + 1, sizeof(char *));
-		json_array_foreach(v, i, id)
-			if (json_is_string(id))
-				f->devices[f->ndevices++] = xstrdup(json_string_value(id));
-	}
-	return 0;
-bad:
-	snprintf(err, errlen, "fence %s: unsupported or malformed geometry", f->id);
-	return -1;
-}
-
-static void
-grid_build(struct fleet *fl)
-{
-	struct grid *g = &fl->grid;
-	double x1, y1;
-	int i, cx, cy, pass, *fill;
-
-	g->x0 = fl->fences[0].x0;
-	g->y0 = fl->fences[0].y0;
-	x1 = fl->fences[0].x1;
-	y1 = fl->fences[0].y1;
-	for (i = 1; i < fl->nfences; i++) {
-		g->x0 = fmin(g->x0, fl->fences[i].x0);
-		g->y0 = fmin(g->y0, fl->fences[i].y0);
-		x1 = fmax(x1, fl->fences[i].x1);
-		y1 = fmax(y1, fl->fences[i].y1);
-	}
-	g->cell = fmax(0.005, fmax(x1 - g->x0, y1 - g->y0) / 512);
-	g->nx = (int)((x1 - g->x0) / g->cell) + 1;
-	g->ny = (int)((y1 - g->y0) / g->cell) + 1;
-	g->start = xcalloc((size_t)g->nx * g->ny + 1, sizeof(int));
-	fill = xcalloc((size_t)g->nx * g->ny, sizeof(int));
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < fl->nfences; i++) {
-			struct sim_fence *f = &fl->fences[i];
-			int cx0 = (int)((f->x0 - g->x0) / g->cell);
-			int cx1 = (int)((f->x1 - g->x0) / g->cell);
-			int cy0 = (int)((f->y0 - g->y0) / g->cell);
-			int cy1 = (int)((f->y1 - g->y0) / g->cell);
-			for (cy = cy0; cy <= cy1; cy++)
-				for (cx = cx0; cx <= cx1; cx++) {
-					int c = cy * g->nx + cx;
-					if (pass == 0)
-						g->start[c + 1]++;
-					else
-						g->items[g->start[c] + fill[c]++] = i;
-				}
-		}
-		if (pass == 0) {
-			for (i = 0; i < g->nx * g->ny; i++)
-				g->start[i + 1] += g->start[i];
-			g->items = xcalloc((size_t)g->start[g->nx * g->ny] + 1, sizeof(int));
-		}
-	}
-	free(fill);
-}
-
-static int
-fences_load(struct fleet *fl, const char *path, char *err, size_t errlen)
-{
-	json_error_t jerr;
-	json_t *root = json_load_file(path, 0, &jerr), *feats, *feat;
-	size_t i;
-
-	if (root == NULL) {
-		snprintf(err, errlen, "%s:%d: %s", path, jerr.line, jerr.text);
-		return -1;
-	}
-	feats = json_object_get(root, "features");
-	if (!json_is_array(feats) || json_array_size(feats) == 0) {
-		snprintf(err, errlen, "%s: not a FeatureCollection with features", path);
-		json_decref(root);
-		return -1;
-	}
-	fl->fences = xcalloc(json_array_size(feats), sizeof *fl->fences);
-	json_array_foreach(feats, i, feat) {
-		if (load_fence(&fl->fences[fl->nfences++], feat, err, errlen) < 0) {
-			json_decref(root);
-			return -1;
-		}
-	}
-	json_decref(root);
-	grid_build(fl);
-	return 0;
-}
-
-static bool
-fence_applies(const struct sim_fence *f, const char *dev)
-{
-	int i;
-
-	if (f->devices == NULL)
-		return true;
-	for (i = 0; i < f->ndevices; i++)
-		if (strcmp(f->devices[i], dev) == 0)
-			return true;
-	return false;
-}
-
-/* Covers test plus the distance to the boundary (metres) in *edge. */
-static bool
-fence_test(const struct sim_fence *f, double x, double y, double *edge)
-{
-	double px = x * f->kx, py = y * f->ky, d, best = INFINITY;
-	bool in = false;
-	int r, k;
-
-	if (f->kind == FK_CIRCLE) {
-		/* Scales at the mid latitude: within 1 cm of the geodesic
-		 * distance up to 10 km, also at 70 degrees. */
-		double kx, ky;
-		scale_at((y + f->clat) / 2, &kx, &ky);
-		d = hypot((x - f->clon) * kx, (y - f->clat) * ky);
-		*edge = fabs(d - f->radius);
-		return d <= f->radius;
-	}
-	for (r = 0; r < f->nrings; r++) {
-		int a = f->ring_off[r], b = f->ring_off[r + 1];
-		for (k = a; k + 1 < b; k++) {
-			const double *p = &f->xy[2 * k], *q = &f->xy[2 * k + 2];
-			double kx = f->kx;
-			if (f->kind == FK_CORRIDOR) {
-				double ky;
-				scale_at((2 * y + p[1] + q[1]) / 4, &kx, &ky);
-				d = seg_dist(x * kx, y * ky, p[0] * kx, p[1] * ky,
-				    q[0] * kx, q[1] * ky);
-			} else {
-				d = seg_dist(px, py, p[0] * kx, p[1] * f->ky,
-				    q[0] * kx, q[1] * f->ky);
-				if ((p[1] > y) != (q[1] > y) &&
-				    x < p[0] + (y - p[1]) * (q[0] - p[0]) / (q[1] - p[1]))
-					in = !in;
-			}
-			best = fmin(best, d);
-		}
-	}
-	if (f->kind == FK_CORRIDOR) {
-		*edge = fabs(best - f->radius);
-		return best <= f->radius;
-	}
-	*edge = best;
-	return in;
-}
-
-/*
- * Fences of d covering (x, y), sorted, into out (cap entries); returns the
- * count.  *near is set when the point lies within the margin of an edge.
- */
-static int
-covering(struct fleet *fl, const struct device *d, double x, double y,
-    int *out, int cap, bool *near)
-{
-	struct grid *g = &fl->grid;
-	int cx = (int)floor((x - g->x0) / g->cell);
-	int cy = (int)floor((y - g->y0) / g->cell);
-	int n = 0, i, j, c;
-	double edge;
-
-	*near = false;
-	if (cx < 0 || cy < 0 || cx >= g->nx || cy >= g->ny)
-		return 0;
-	c = cy * g->nx + cx;
-	for (i = g->start[c]; i < g->start[c + 1]; i++) {
-		struct sim_fence *f = &fl->fences[g->items[i]];
-		if (x < f->x0 || x > f->x1 || y < f->y0 || y > f->y1 ||
-		    !fence_applies(f, d->id))
-			continue;
-		if (fence_test(f, x, y, &edge) && n < cap) {
-			for (j = n++; j > 0 && out[j - 1] > g->items[i]; j--)
-				out[j] = out[j - 1];
-			out[j] = g->items[i];
-		}
-		if (edge < EDGE_MARGIN_M)
-			*near = true;
-	}
-	return n;
-}
-
-/* ==== Tracks ==== */
-
-static void
-new_leg(struct fleet *fl, struct device *d)
-{
-	double kx, ky, r = fl->o.radius_km * 1000, lim = fl->o.speed_limit;
-	double band_lo = lim - fl->o.od_hyst - 2, band_hi = lim + 2, p;
-	int i, best = -1;
-
-	d->ax = d->bx;
-	d->ay = d->by;
-	scale_at(d->ay, &kx, &ky);
-	if (fl->nfences > 0) {
-		/* The nearest of a few random fences: short legs that run
-		 * through the centre, entering and then leaving. */
-		double bd = INFINITY;
-		for (i = 0; i < 12; i++) {
-			int k = (int)(rnd(&d->rng) % (uint64_t)fl->nfences);
-			struct sim_fence *f = &fl->fences[k];
-			double dd = hypot((f->clon - d->ax) * kx, (f->clat - d->ay) * ky);
-			if (k != d->last_fence && dd < bd) {
-				bd = dd;
-				best = k;
-			}
-		}
-	}
-	if (best >= 0) {
-		d->bx = fl->fences[best].clon;
-		d->by = fl->fences[best].clat;
-		d->last_fence = best;
-	} else {
-		double ang = urand(&d->rng, 0, 2 * M_PI), len = urand(&d->rng, 300, 3000);
-		double cx, cy;
-		d->bx = d->ax + len * cos(ang) / kx;
-		d->by = d->ay + len * sin(ang) / ky;
-		scale_at(fl->o.clat, &cx, &cy);
-		if (hypot((d->bx - fl->o.clon) * cx, (d->by - fl->o.clat) * cy) > r) {
-			d->bx = fl->o.clon + urand(&d->rng, -0.5, 0.5) * r / cx;
-			d->by = fl->o.clat + urand(&d->rng, -0.5, 0.5) * r / cy;
-		}
-	}
-	d->leg_len = hypot((d->bx - d->ax) * kx, (d->by - d->ay) * ky);
-	d->leg_pos = 0;
-	if (d->leg_len > 0.5)
-		d->course = fmod(atan2((d->bx - d->ax) * kx, (d->by - d->ay) * ky) / DEG + 360, 360);
-	/* Speeds by road class; none inside the band where overspeed episodes
-	 * would hinge on the hysteresis, so the expectation is unambiguous. */
-	p = urand(&d->rng, 0, 1);
-	if (p < 0.25)
-		d->speed = urand(&d->rng, 20, 50);
-	else if (p < 0.65)
-		d->speed = urand(&d->rng, 55, 90);
-	else if (p < 0.92)
-		d->speed = urand(&d->rng, 110, 140);
-	else {
-		d->speed = 0;
-		d->stop_left = (double)fl->o.interval * (double)(2 + rnd(&d->rng) % 6);
-	}
-	if (d->speed > band_lo && d->speed <= band_hi)
-		d->speed = band_lo > 10 ? band_lo - 3 : band_hi + 10;
-	d->speed = round(d->speed * 10) / 10;
-}
-
-static void
-advance(struct fleet *fl, struct device *d, double secs)
-{
-	double left = secs, f;
-
-	while (left > 1e-9) {
-		if (d->speed == 0) {
-			double s = fmin(left, d->stop_left);
-			d->stop_left -= s;
-			left -= s;
-			if (d->stop_left <= 1e-9) {
-				d->bx = d->ax;
-				d->by = d->ay;
-				new_leg(fl, d);
-			}
-			continue;
-		}
-		f = d->speed / 3.6 * left;
-		if (d->leg_pos + f < d->leg_len) {
-			d->leg_pos += f;
-			d->odo += f;
-			break;
-		}
-		left -= (d->leg_len - d->leg_pos) / (d->speed / 3.6);
-		d->odo += d->leg_len - d->leg_pos;
-		new_leg(fl, d);
-	}
-}
-
-/* ==== Frames ==== */
-
-static char *
-put_u(char *p, unsigned long long v, int width)
-{
-	char tmp[24];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	while (n < width)
-		tmp[n++] = '0';
-	while (n > 0)
-		*p++ = tmp[--n];
-	return p;
-}
-
-static char *
-put_s(char *p, const char *s)
-{
-	size_t n = strlen(s);
-
-	memcpy(p, s, n);
-	return p + n;
-}
-
-/* v >= 0 with `dec` decimals, integer part zero-padded to `iw` digits. */
-static char *
-put_fix(char *p, double v, int iw, int dec)
-{
-	static const double pw[] = {1, 10, 100, 1000, 10000};
-	unsigned long long s = (unsigned long long)llround(v * pw[dec]);
-
-	p = put_u(p, s / (unsigned long long)pw[dec], iw);
-	*p++ = '.';
-	return put_u(p, s % (unsigned long long)pw[dec], dec);
-}
-
-/* ddmm.mmmm (dw degree digits) and the value the server will see. */
-static char *
-put_coord(char *p, double v, int dw, double *seen)
-{
-	long long m4 = llround(fabs(v) * 600000.0);	/* 1e-4 minutes */
-
-	p = put_u(p, (unsigned long long)(m4 / 600000), dw);
-	p = put_u(p, (unsigned long long)(m4 % 600000 / 10000), 2);
-	*p++ = '.';
-	p = put_u(p, (unsigned long long)(m4 % 10000), 4);
-	*seen = round(((double)(m4 / 600000) + (double)(m4 % 600000) / 600000.0) * 1e6) / 1e6;
-	if (v < 0)
-		*seen = -*seen;
-	return p;
-}
-
-/* Fields of the UTC time ms: y m d (yy mm dd), H M S (hh mm ss). */
-static char *
-put_tm(char *p, int64_t ms, const char *fields)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	for (; *fields != '\0'; fields++) {
-		int v = 0;
-		switch (*fields) {
-		case 'y': v = tm.tm_year % 100; break;
-		case 'm': v = tm.tm_mon + 1; break;
-		case 'd': v = tm.tm_mday; break;
-		case 'H': v = tm.tm_hour; break;
-		case 'M': v = tm.tm_min; break;
-		case 'S': v = tm.tm_sec; break;
-		}
-		p = put_u(p, (unsigned)v, 2);
-	}
-	return p;
-}
-
-/* The report as the server will see it, for the expectation. */
-struct seen {
-	double lat, lon, speed;
-	int64_t time_ms;
-	bool sos;
-};
-
-static size_t
-format_report(const struct fleet *fl, const struct device *d, double lat,
-    double lon, bool sos, int64_t t, char *buf, struct seen *sn)
-{
-	char *p = buf;
-	double kn;
-
-	if (!d->gps103) {
-		*p++ = '(';
-		p = put_s(p, d->id);
-		if (d->seq == 0) {
-			p = put_s(p, "BP05");
-			p = put_s(p, d->imei);
-		} else if (sos)
-			p = put_s(p, "BO012");
-		else
-			p = put_s(p, "BR00");
-		p = put_tm(p, t, "ymd");
-		*p++ = 'A';
-		p = put_coord(p, lat, 2, &sn->lat);
-		*p++ = lat < 0 ? 'S' : 'N';
-		p = put_coord(p, lon, 3, &sn->lon);
-		*p++ = lon < 0 ? 'W' : 'E';
-		p = put_fix(p, d->speed, 3, 1);
-		sn->speed = round(d->speed * 10) / 10;
-		p = put_tm(p, t, "HMS");
-		p = put_fix(p, d->course, 3, 2);
-		p = put_s(p, d->speed > 0 ? "01000000L" : "00000000L");
-		for (int sh = 28; sh >= 0; sh -= 4)
-			*p++ = "0123456789ABCDEF"[((unsigned long)d->odo >> sh) & 15];
-		*p++ = ')';
-	} else {
-		p = put_s(p, "imei:");
-		p = put_s(p, d->imei);
-		p = put_s(p, sos ? ",help me," : ",tracker,");
-		/* The device clock's local date and time, then UTC time. */
-		p = put_tm(p, t + (int64_t)d->tz_min * 60000, "ymdHMS");
-		p = put_s(p, ",,F,");
-		p = put_tm(p, t, "HMS");
-		p = put_s(p, ".000,A,");
-		p = put_coord(p, lat, 2, &sn->lat);
-		p = put_s(p, lat < 0 ? ",S," : ",N,");
-		p = put_coord(p, lon, 3, &sn->lon);
-		p = put_s(p, lon < 0 ? ",W," : ",E,");
-		kn = round(d->speed / 1.852 * 100) / 100;
-		p = put_fix(p, kn, 1, 2);
-		sn->speed = round(kn * 1.852 * 10) / 10;
-		*p++ = ',';
-		p = put_fix(p, d->course, 1, 2);
-		*p++ = ';';
-	}
-	(void)fl;
-	sn->time_ms = t;
-	sn->sos = sos;
-	return (size_t)(p - buf);
-}
-
-static size_t
-format_login(const struct device *d, char *buf)
-{
-	return (size_t)snprintf(buf, FRAME_MAX, "##,imei:%s,A;", d->imei);
-}
-
-static size_t
-format_heartbeat(const struct device *d, char *buf)
-{
-	if (d->gps103)
-		return (size_t)snprintf(buf, FRAME_MAX, "%s;", d->imei);
-	return (size_t)snprintf(buf, FRAME_MAX, "(%sBP00%sHSO)", d->id, d->imei);
 }
 
 /* ==== Expectation ==== */
@@ -977,7 +355,7 @@ expect_line(struct fleet *fl, const struct device *d, int64_t t,
 }
 
 static void
-expect_report(struct fleet *fl, struct device *d, const struct seen *sn,
+expect_report(struct fleet *fl, struct device *d, const struct simframe_seen *sn,
     const int *in, int nin)
 {
 	double limit = INFINITY;
@@ -987,8 +365,8 @@ expect_report(struct fleet *fl, struct device *d, const struct seen *sn,
 		expect_line(fl, d, sn->time_ms, "sos", NULL);
 	/* A fence's limit wins inside it; inside several, the lowest. */
 	for (i = 0; i < nin; i++)
-		if (fl->fences[in[i]].speed_limit > 0)
-			limit = fmin(limit, fl->fences[in[i]].speed_limit);
+		if (fl->geo.fences[in[i]].speed_limit > 0)
+			limit = fmin(limit, fl->geo.fences[in[i]].speed_limit);
 	if (limit == INFINITY)
 		limit = fl->o.speed_limit;
 	if (sn->speed > limit) {
@@ -1010,20 +388,21 @@ expect_report(struct fleet *fl, struct device *d, const struct seen *sn,
 			j++;
 		if (j == nin || in[j] != d->inside[i])
 			expect_line(fl, d, sn->time_ms, "fence_exit",
-			    fl->fences[d->inside[i]].id);
+			    fl->geo.fences[d->inside[i]].id);
 	}
 	for (i = 0, j = 0; i < nin; i++) {
 		while (j < d->ninside && d->inside[j] < in[i])
 			j++;
 		if (j == d->ninside || d->inside[j] != in[i])
 			expect_line(fl, d, sn->time_ms, "fence_enter",
-			    fl->fences[in[i]].id);
+			    fl->geo.fences[in[i]].id);
 	}
 	if (nin > d->capinside) {
 		d->capinside = nin;
 		d->inside = xreallocarray(d->inside, (size_t)nin, sizeof(int));
 	}
-	memcpy(d->inside, in, (size_t)nin * sizeof(int));
+	if (nin > 0)
+		memcpy(d->inside, in, (size_t)nin * sizeof(int));
 	d->ninside = nin;
 }
 
@@ -1035,25 +414,23 @@ static size_t
 next_report(struct fleet *fl, struct device *d, char *buf, bool *sos)
 {
 	int64_t t = fl->t0_ms + d->seq * fl->o.interval * 1000;
-	double kx, ky, x = 0, y = 0;
+	double x, y;
 	int in[64], nin = 0, tries;
 	bool near = false;
-	struct seen sn = {0, 0, 0, 0, false};
+	struct simframe_seen sn = {0, 0, 0, 0, false};
 	size_t n = 0;
 
 	if (d->seq > 0)
-		advance(fl, d, (double)fl->o.interval);
-	scale_at(d->ay, &kx, &ky);
+		track_advance(&fl->geo, &fl->tp, &d->tr, (double)fl->o.interval);
 	*sos = fl->o.sos_every > 0 && d->seq > 0 && (d->seq + 1) % fl->o.sos_every == 0;
 	for (tries = 0; tries < 16; tries++) {
-		double f = d->leg_len > 0 ? d->leg_pos / d->leg_len : 0;
-		double r = urand(&d->rng, 0, 4 + 2.0 * tries), a = urand(&d->rng, 0, 2 * M_PI);
-		x = d->ax + f * (d->bx - d->ax) + r * cos(a) / kx;
-		y = d->ay + f * (d->by - d->ay) + r * sin(a) / ky;
-		n = format_report(fl, d, y, x, *sos, t, buf, &sn);
+		track_fix(&d->tr, tries, &x, &y);
+		struct simframe_in fin = {d->id, d->imei, d->gps103, d->seq == 0,
+		    *sos, d->tz_min, t, y, x, d->tr.speed, d->tr.course, d->tr.odo};
+		n = simframe_report(&fin, buf, &sn);
 		if (fl->expect == NULL)
 			break;
-		nin = covering(fl, d, sn.lon, sn.lat, in, 64, &near);
+		nin = simgeo_covering(&fl->geo, d->id, sn.lon, sn.lat, in, 64, &near);
 		if (!near)
 			break;
 	}
@@ -1071,7 +448,7 @@ static void
 device_init(struct fleet *fl, struct device *d, int idx)
 {
 	static const int tzs[] = {0, 60, 120, -300, 330, 540, -480, 180};
-	double kx, ky;
+	uint64_t seed;
 
 	memset(d, 0, sizeof *d);
 	d->fl = fl;
@@ -1079,28 +456,15 @@ device_init(struct fleet *fl, struct device *d, int idx)
 	d->fd = -1;
 	d->udp = idx >= fl->o.tcp;
 	d->gps103 = idx % 2 == 1;
-	d->rng = fl->o.seed * 0x100000001b3ULL + (uint64_t)idx * 0x9e3779b97f4a7c15ULL + 1;
+	seed = fl->o.seed * 0x100000001b3ULL + (uint64_t)idx * 0x9e3779b97f4a7c15ULL + 1;
 	snprintf(d->imei, sizeof d->imei, "%s%02lu%011d", d->gps103 ? "86" : "35",
 	    fl->o.seed % 100, idx);
 	if (d->gps103)
 		memcpy(d->id, d->imei, sizeof d->id);
 	else
 		snprintf(d->id, sizeof d->id, "0%02lu%09d", fl->o.seed % 100, idx);
-	d->tz_min = tzs[rnd(&d->rng) % 8];
-	d->last_fence = -1;
-	if (fl->nfences > 0) {
-		struct sim_fence *f = &fl->fences[rnd(&d->rng) % (uint64_t)fl->nfences];
-		double r = urand(&d->rng, 1000, 3000), a = urand(&d->rng, 0, 2 * M_PI);
-		scale_at(f->clat, &kx, &ky);
-		d->bx = f->clon + r * cos(a) / kx;
-		d->by = f->clat + r * sin(a) / ky;
-	} else {
-		scale_at(fl->o.clat, &kx, &ky);
-		d->bx = fl->o.clon + urand(&d->rng, -0.5, 0.5) * fl->o.radius_km * 1000 / kx;
-		d->by = fl->o.clat + urand(&d->rng, -0.5, 0.5) * fl->o.radius_km * 1000 / ky;
-	}
-	d->odo = urand(&d->rng, 0, 5e6);
-	new_leg(fl, d);
+	d->tz_min = tzs[rnd(&seed) % 8];
+	track_init(&fl->geo, &fl->tp, &d->tr, seed);
 }
 
 static void
@@ -1208,7 +572,7 @@ budget_left(const struct fleet *fl)
 static void
 send_report(struct fleet *fl, struct device *d)
 {
-	char buf[FRAME_MAX];
+	char buf[SIMFRAME_MAX];
 	int64_t t = fl->t0_ms + d->seq * fl->o.interval * 1000;
 	bool sos;
 	size_t n = next_report(fl, d, buf, &sos);
@@ -1216,7 +580,7 @@ send_report(struct fleet *fl, struct device *d)
 	dev_send(d, buf, n);
 	count_sent(fl, d, sos, t);
 	if (fl->o.heartbeat_every > 0 && d->seq % fl->o.heartbeat_every == 0) {
-		dev_send(d, buf, format_heartbeat(d, buf));
+		dev_send(d, buf, simframe_heartbeat(d->gps103, d->id, d->imei, buf));
 		fl->heartbeats++;
 	}
 }
@@ -1233,12 +597,12 @@ set_ready(struct fleet *fl, struct device *d)
 static void
 start_login(struct fleet *fl, struct device *d)
 {
-	char buf[FRAME_MAX];
+	char buf[SIMFRAME_MAX];
 
 	d->state = DS_LOGIN;
 	d->since_ms = clock_mono_ms();
 	if (d->gps103)
-		dev_send(d, buf, format_login(d, buf));
+		dev_send(d, buf, simframe_login(d->imei, buf));
 	else if (d->seq == 0) {
 		if (!budget_left(fl)) {
 			set_ready(fl, d);
@@ -1246,7 +610,7 @@ start_login(struct fleet *fl, struct device *d)
 		}
 		send_report(fl, d);	/* BP05: the login is also a report */
 	} else {
-		dev_send(d, buf, format_heartbeat(d, buf));
+		dev_send(d, buf, simframe_heartbeat(d->gps103, d->id, d->imei, buf));
 		fl->heartbeats++;
 	}
 	if (d->udp)
@@ -1533,7 +897,7 @@ write_stats(const struct fleet *fl, const char *path)
 static int
 run_dump(struct fleet *fl)
 {
-	char path[4096], buf[FRAME_MAX];
+	char path[4096], buf[SIMFRAME_MAX];
 	long long i;
 	bool sos;
 
@@ -1549,11 +913,11 @@ run_dump(struct fleet *fl)
 		struct device *d = &fl->devs[i % fl->ndev];
 		FILE *out = d->gps103 ? fl->dump_gps : fl->dump_tk;
 		if (d->gps103 && d->seq == 0)
-			fwrite(buf, 1, format_login(d, buf), out);
+			fwrite(buf, 1, simframe_login(d->imei, buf), out);
 		fwrite(buf, 1, next_report(fl, d, buf, &sos), out);
 		count_sent(fl, d, sos, 0);
 		if (fl->o.heartbeat_every > 0 && d->seq % fl->o.heartbeat_every == 0)
-			fwrite(buf, 1, format_heartbeat(d, buf), out);
+			fwrite(buf, 1, simframe_heartbeat(d->gps103, d->id, d->imei, buf), out);
 	}
 	return 0;
 }
@@ -1561,7 +925,7 @@ run_dump(struct fleet *fl)
 static void
 fleet_free(struct fleet *fl)
 {
-	int i, j;
+	int i;
 
 	for (i = 0; i < fl->ndev; i++) {
 		struct device *d = &fl->devs[i];
@@ -1577,18 +941,7 @@ fleet_free(struct fleet *fl)
 		free(d->inside);
 	}
 	free(fl->devs);
-	for (i = 0; i < fl->nfences; i++) {
-		struct sim_fence *f = &fl->fences[i];
-		for (j = 0; j < f->ndevices; j++)
-			free(f->devices[j]);
-		free(f->devices);
-		free(f->id);
-		free(f->ring_off);
-		free(f->xy);
-	}
-	free(fl->fences);
-	free(fl->grid.start);
-	free(fl->grid.items);
+	simgeo_free(&fl->geo);
 	free(fl->sosv);
 	if (fl->tick != NULL)
 		event_free(fl->tick);
@@ -1615,12 +968,14 @@ main(int argc, char **argv)
 
 	memset(&fl, 0, sizeof fl);
 	parse_opts(&fl.o, argc, argv);
+	fl.tp = (struct track_params){fl.o.speed_limit, fl.o.od_hyst,
+	    (double)fl.o.interval, fl.o.clon, fl.o.clat, fl.o.radius_km * 1000};
 	signal(SIGPIPE, SIG_IGN);
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	if (fl.o.fences != NULL && fences_load(&fl, fl.o.fences, err, sizeof err) < 0) {
+	if (fl.o.fences != NULL && simgeo_load(&fl.geo, fl.o.fences, err, sizeof err) < 0) {
 		fprintf(stderr, "fleetsim: --fences: %s\n", err);
 		fleet_free(&fl);
 		return 2;
