@@ -307,13 +307,41 @@ add_int(struct report_fields *f, const char *key, int64_t v)
 	return report_fields_add(f, key, tmp, n, true);
 }
 
+/* True when escape_bytes would copy s unchanged. */
+static bool
+is_clean(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c >= 0x7f || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Adds a string field: borrowed from the report when it needs no escaping
+ * (the common case, and the only way a photo's 512 KiB of hex fits), else
+ * escaped into f's buffer.
+ */
 static int
 add_escaped(struct report_fields *f, const char *key, const char *s, size_t len)
 {
 	struct report_field *fld;
 	size_t room, used;
 
-	if (f->n >= REPORT_MAX_FIELDS || REPORT_FMT_BUF - f->used < 2)
+	if (f->n >= REPORT_MAX_FIELDS)
+		return -1;
+	if (is_clean(s, len)) {
+		fld = &f->f[f->n++];
+		fld->key = key;
+		fld->val = s;
+		fld->len = len;
+		fld->number = false;
+		return 0;
+	}
+	if (REPORT_FMT_BUF - f->used < 2)
 		return -1;
 	room = REPORT_FMT_BUF - f->used;
 	used = escape_bytes(f->buf + f->used, room, (const uint8_t *)s, len);

@@ -148,7 +148,10 @@ const char *report_proto_name(enum report_proto proto);
  * report_format writes the report's fields, in SPEC order (device, proto,
  * time, valid, lat, lon, speed, course, alarm, then the attributes in the
  * order decoded), into f.  `raw`, `recv`, `transport` and `peer` are the
- * writer's to add.  Values live in f's own buffer; f owns nothing else.
+ * writer's to add.  Values are f's own copies, except string attributes
+ * that need no escaping: those borrow from the report (and so from the
+ * frame it borrows from), so keep both alive while using f.  Values are
+ * not NUL-terminated: use len.
  */
 #define REPORT_MAX_FIELDS (REPORT_MAX_ATTRS + 12)
 #define REPORT_FMT_BUF    (REPORT_ARENA + 4096)
