@@ -1,14 +1,14 @@
 /*
  * bench_decode.c: in-process decode rate for a realistic mix of both
- * dialects, on one core.
+ * dialects, on one core: protocol detection, framing and decoding, the way
+ * ingest runs them on every TCP read (ingest/session.h).
  *
  * Input is what `fleetsim --dump PREFIX` writes: PREFIX.tk103 and
- * PREFIX.gps103, each the byte stream a device connection would carry
- * (logins, reports, SOS, heartbeats).  The frames are cut once up front;
- * then the two decoders run over them, interleaved the way the simulator
- * produced them, for --seconds of wall time.  Every frame is first decoded
- * once and checked: a frame either decoder rejects is a failure (exit 1),
- * since the simulator only sends what the protocol allows.
+ * PREFIX.gps103, each the byte stream device connections would carry
+ * (logins, reports, SOS, heartbeats).  Two sessions, one per dialect, are
+ * fed alternately in reads of 4 KiB for --seconds of wall time.  The first
+ * pass is a check: a frame the session rejects is a failure (exit 1), since
+ * the simulator only sends what the protocol allows.
  *
  * Prints `bench: decode N msgs/s` and `bench: decode_format N msgs/s`
  * (decode plus report_format, the stream fields ingest writes).
@@ -20,24 +20,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ingest/gps103.h"
 #include "ingest/report.h"
-#include "ingest/tk103.h"
+#include "ingest/session.h"
 #include "lib/clock.h"
 #include "lib/xmalloc.h"
 
-struct frames {
-	char *buf;
-	size_t len;
-	size_t n, cap;
-	size_t *off, *flen;
+#define READ_SIZE 4096
+#define MAX_FRAME 2048		/* ingest's --max-frame default */
+
+struct stream {
+	uint8_t *buf;
+	size_t len, off;
+	struct session *s;
+};
+
+struct counts {
+	long long frames, ok, errors;
+	struct report_fields *fields;	/* NULL: decode only */
+	bool verbose;
 };
 
 static int
-load(const char *path, struct frames *f, char close_ch)
+load(const char *path, struct stream *st)
 {
 	FILE *fp = fopen(path, "rb");
-	size_t start = 0, i;
 	long sz;
 
 	if (fp == NULL || fseek(fp, 0, SEEK_END) != 0 || (sz = ftell(fp)) < 0 ||
@@ -47,99 +53,81 @@ load(const char *path, struct frames *f, char close_ch)
 			fclose(fp);
 		return -1;
 	}
-	f->buf = xmalloc((size_t)sz + 1);
-	f->len = fread(f->buf, 1, (size_t)sz, fp);
+	st->buf = xmalloc((size_t)sz + 1);
+	st->len = fread(st->buf, 1, (size_t)sz, fp);
 	fclose(fp);
-	/* The simulator's frames hold no terminator inside, so cutting at
-	 * ')' (TK103) or ';' (GPS103) is the framing. */
-	for (i = 0; i < f->len; i++) {
-		if (f->buf[i] != close_ch)
-			continue;
-		if (f->n == f->cap) {
-			f->cap = f->cap ? f->cap * 2 : 4096;
-			f->off = xreallocarray(f->off, f->cap, sizeof *f->off);
-			f->flen = xreallocarray(f->flen, f->cap, sizeof *f->flen);
-		}
-		f->off[f->n] = start;
-		f->flen[f->n++] = i + 1 - start;
-		start = i + 1;
-	}
+	st->s = session_new(MAX_FRAME);
 	return 0;
 }
 
-static int
-decode_one(bool gps, const struct frames *f, size_t k, struct report *r,
-    struct report_fields *fields, char *err, size_t errlen)
+static void
+on_frame(void *arg, const struct session_frame *f)
 {
-	struct reply reply;
-	struct gps103_photo_part part;
-	const uint8_t *p = (const uint8_t *)f->buf + f->off[k];
-	int rc;
+	struct counts *c = arg;
 
-	if (gps)
-		rc = gps103_decode(p, f->flen[k], 1700000000000, r, &reply, &part,
-		    err, errlen);
-	else
-		rc = tk103_decode(p, f->flen[k], 1700000000000, r, &reply, err, errlen);
-	if (rc == REPORT_OK && fields != NULL)
-		report_format(r, fields);
-	return rc;
-}
-
-/* Decodes every frame of both streams once, interleaved; returns count. */
-static size_t
-pass(const struct frames *tk, const struct frames *gps, struct report *r,
-    struct report_fields *fields, long long *ok, long long *errs)
-{
-	char err[256];
-	size_t i, n = 0, m = tk->n > gps->n ? tk->n : gps->n;
-	int rc;
-
-	for (i = 0; i < m; i++) {
-		if (i < tk->n) {
-			rc = decode_one(false, tk, i, r, fields, err, sizeof err);
-			*ok += rc == REPORT_OK;
-			*errs += rc == REPORT_ERROR;
-			n++;
-		}
-		if (i < gps->n) {
-			rc = decode_one(true, gps, i, r, fields, err, sizeof err);
-			*ok += rc == REPORT_OK;
-			*errs += rc == REPORT_ERROR;
-			n++;
-		}
-	}
-	return n;
-}
-
-static int
-check(const struct frames *f, bool gps, struct report *r)
-{
-	char err[256];
-	size_t i;
-
-	for (i = 0; i < f->n; i++) {
-		if (decode_one(gps, f, i, r, NULL, err, sizeof err) == REPORT_ERROR) {
+	c->frames++;
+	if (f->result == REPORT_OK) {
+		c->ok++;
+		if (c->fields != NULL)
+			report_format(f->report, c->fields);
+	} else if (f->result == REPORT_ERROR) {
+		if (c->verbose && c->errors == 0)
 			fprintf(stderr, "bench_decode: frame rejected: %.*s: %s\n",
-			    (int)f->flen[i], f->buf + f->off[i], err);
-			return -1;
-		}
+			    (int)(f->len > 200 ? 200 : f->len), (const char *)f->raw,
+			    f->error);
+		c->errors++;
 	}
-	return 0;
+}
+
+/* One read's worth of st into its session; false once st is consumed. */
+static bool
+feed(struct stream *st, struct counts *c)
+{
+	size_t n = st->len - st->off, used;
+	bool close_peer = false;
+
+	if (n == 0)
+		return false;
+	if (n > READ_SIZE)
+		n = READ_SIZE;
+	used = session_feed(st->s, st->buf + st->off, n, 1700000000000,
+	    st->off + n == st->len, on_frame, c, &close_peer);
+	if (close_peer) {
+		fprintf(stderr, "bench_decode: the session cut the peer off\n");
+		st->off = st->len;
+		c->errors++;
+		return false;
+	}
+	st->off += used;
+	return used > 0;
+}
+
+/* Feeds both streams from their start, alternating reads. */
+static void
+pass(struct stream *a, struct stream *b, struct counts *c)
+{
+	bool more_a = true, more_b = true;
+
+	a->off = b->off = 0;
+	while (more_a || more_b) {
+		if (more_a)
+			more_a = feed(a, c);
+		if (more_b)
+			more_b = feed(b, c);
+	}
 }
 
 static double
-timed(const struct frames *tk, const struct frames *gps, struct report *r,
-    struct report_fields *fields, double seconds, long long *ok)
+timed(struct stream *a, struct stream *b, struct counts *c, double seconds)
 {
 	int64_t t0 = clock_mono_ns(), t;
-	long long frames = 0, errs = 0;
 
+	c->frames = 0;
 	do {
-		frames += (long long)pass(tk, gps, r, fields, ok, &errs);
+		pass(a, b, c);
 		t = clock_mono_ns();
 	} while ((double)(t - t0) < seconds * 1e9);
-	return (double)frames / ((double)(t - t0) / 1e9);
+	return (double)c->frames / ((double)(t - t0) / 1e9);
 }
 
 int main(int argc, char **argv);
@@ -147,16 +135,15 @@ int main(int argc, char **argv);
 int
 main(int argc, char **argv)
 {
-	struct frames tk, gps;
-	struct report *r = xmalloc(sizeof *r);
-	struct report_fields *fields = xmalloc(sizeof *fields);
+	struct stream tk, gps;
+	struct counts c;
 	char path[4096];
 	double seconds = 2, rate;
-	long long ok = 0;
 	int rc = 1;
 
 	memset(&tk, 0, sizeof tk);
 	memset(&gps, 0, sizeof gps);
+	memset(&c, 0, sizeof c);
 	if (argc == 4 && strcmp(argv[2], "--seconds") == 0)
 		seconds = atof(argv[3]);
 	else if (argc != 2) {
@@ -165,32 +152,32 @@ main(int argc, char **argv)
 		goto out;
 	}
 	snprintf(path, sizeof path, "%s.tk103", argv[1]);
-	if (load(path, &tk, ')') < 0)
+	if (load(path, &tk) < 0)
 		goto out;
 	snprintf(path, sizeof path, "%s.gps103", argv[1]);
-	if (load(path, &gps, ';') < 0)
+	if (load(path, &gps) < 0)
 		goto out;
-	if (tk.n + gps.n == 0) {
-		fprintf(stderr, "bench_decode: no frames\n");
+	c.verbose = true;
+	pass(&tk, &gps, &c);
+	if (c.errors > 0 || c.ok == 0) {
+		fprintf(stderr, "bench_decode: %lld frames, %lld records, %lld rejected\n",
+		    c.frames, c.ok, c.errors);
 		goto out;
 	}
-	if (check(&tk, false, r) < 0 || check(&gps, true, r) < 0)
-		goto out;
-	rate = timed(&tk, &gps, r, NULL, seconds, &ok);
+	fprintf(stderr, "bench_decode: %lld frames (%lld records) in the mix\n",
+	    c.frames, c.ok);
+	c.verbose = false;
+	rate = timed(&tk, &gps, &c, seconds);
 	printf("bench: decode %.0f msgs/s\n", rate);
-	rate = timed(&tk, &gps, r, fields, seconds, &ok);
+	c.fields = xmalloc(sizeof *c.fields);
+	rate = timed(&tk, &gps, &c, seconds);
 	printf("bench: decode_format %.0f msgs/s\n", rate);
-	fprintf(stderr, "bench_decode: %zu TK103 + %zu GPS103 frames in the mix\n",
-	    tk.n, gps.n);
-	rc = ok > 0 ? 0 : 1;
+	rc = c.errors > 0;
 out:
 	free(tk.buf);
-	free(tk.off);
-	free(tk.flen);
 	free(gps.buf);
-	free(gps.off);
-	free(gps.flen);
-	free(r);
-	free(fields);
+	session_free(tk.s);
+	session_free(gps.s);
+	free(c.fields);
 	return rc;
 }
