@@ -68,7 +68,7 @@ struct opts {
 	bool have_target;
 	long tcp, udp;
 	double rate, duration, hold, connect_timeout;
-	long long count;
+	long long count, start;
 	unsigned long seed;
 	long interval, sos_every, heartbeat_every;
 	double speed_limit, od_duration, od_hyst;
@@ -98,6 +98,7 @@ static const struct option long_opts[] = {
 	{"overspeed-duration", required_argument, NULL, 'O'},
 	{"overspeed-hysteresis", required_argument, NULL, 'Y'},
 	{"center", required_argument, NULL, 'C'},
+	{"start", required_argument, NULL, 'Z'},
 	{"radius", required_argument, NULL, 'A'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -126,7 +127,9 @@ static const char usage_text[] =
 "  --overspeed-duration S  rule setting for --expect, seconds (30)\n"
 "  --overspeed-hysteresis K  rule setting for --expect, km/h (5)\n"
 "  --center LON,LAT        centre of the tracks without fences (11.5,48.1)\n"
-"  --radius KM             tracks stay within KM of the centre (20)\n";
+"  --radius KM             tracks stay within KM of the centre (20)\n"
+"  --start EPOCH_S         fix time of every device's first report\n"
+"                          (default: a day ago, on a whole second)\n";
 
 static void
 bad_flag(const char *name, const char *why)
@@ -247,6 +250,7 @@ parse_opts(struct opts *o, int argc, char **argv)
 			o->clat = num_arg(name, comma + 1, -80, 80);
 			break;
 		case 'A': o->radius_km = num_arg(name, optarg, 0.1, 2000); break;
+		case 'Z': o->start = (long long)num_arg(name, optarg, 946684800, 4102444800); break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		default:
 			fprintf(stderr, "fleetsim: %s: unknown flag or missing value\n",
@@ -986,7 +990,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	/* Fixes start a day back, on a whole second: history, not future. */
-	fl.t0_ms = (clock_now_ms() / 1000 - 86400) * 1000;
+	fl.t0_ms = fl.o.start > 0 ? fl.o.start * 1000 : (clock_now_ms() / 1000 - 86400) * 1000;
 	fl.ndev = (int)(fl.o.tcp + fl.o.udp);
 	fl.devs = xcalloc((size_t)fl.ndev, sizeof *fl.devs);
 	for (i = 0; i < fl.ndev; i++)

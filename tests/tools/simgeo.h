@@ -428,9 +428,8 @@ struct track_params {
 static void
 new_leg(const struct simgeo *fl, const struct track_params *tp, struct track *d)
 {
-	double kx, ky, r = tp->radius_m, lim = tp->speed_limit;
-	double band_lo = lim - tp->hysteresis - 2, band_hi = lim + 2, p;
-	int i, best = -1;
+	double kx, ky, r = tp->radius_m, p;
+	int i, k, best = -1, moves = 0;
 
 	d->ax = d->bx;
 	d->ay = d->by;
@@ -440,7 +439,7 @@ new_leg(const struct simgeo *fl, const struct track_params *tp, struct track *d)
 		 * through the centre, entering and then leaving. */
 		double bd = INFINITY;
 		for (i = 0; i < 12; i++) {
-			int k = (int)(rnd(&d->rng) % (uint64_t)fl->nfences);
+			k = (int)(rnd(&d->rng) % (uint64_t)fl->nfences);
 			struct sim_fence *f = &fl->fences[k];
 			double dd = hypot((f->clon - d->ax) * kx, (f->clat - d->ay) * ky);
 			if (k != d->last_fence && dd < bd) {
@@ -481,8 +480,16 @@ new_leg(const struct simgeo *fl, const struct track_params *tp, struct track *d)
 		d->speed = 0;
 		d->stop_left = tp->interval * (double)(2 + rnd(&d->rng) % 6);
 	}
-	if (d->speed > band_lo && d->speed <= band_hi)
-		d->speed = band_lo > 10 ? band_lo - 3 : band_hi + 10;
+	/* The default limit and every fence's: a speed in a band is moved
+	 * below it (or above, for low limits), and the bands checked again. */
+	for (k = 0; k <= fl->nfences; k++) {
+		double lim = k == 0 ? tp->speed_limit : fl->fences[k - 1].speed_limit;
+		double lo = lim - tp->hysteresis - 2, hi = lim + 2;
+		if (lim > 0 && d->speed > lo && d->speed <= hi && moves++ < 100) {
+			d->speed = lo > 10 ? lo - 3 : hi + 10;
+			k = -1;
+		}
+	}
 	d->speed = round(d->speed * 10) / 10;
 }
 
