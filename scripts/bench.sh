@@ -65,6 +65,11 @@ rb() { python3 scripts/bench_redis.py "$sock" "$@"; }
 want() { [ -z "$only" ] || [[ " $only " == *" $1 "* ]]; }
 left() { echo $((budget - SECONDS)); }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+# Datagrams the kernel dropped because a UDP receive buffer was full.
+udp_drops() {
+	awk '$1 == "Udp:" { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 }
+		else print $c["RcvbufErrors"] }' /proc/net/snmp
+}
 json_get() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
 
 # wait_for SECONDS CMD...: polls CMD every 0.1 s; fails after SECONDS.
@@ -181,33 +186,60 @@ bench_fences() {
 	"$tools/bench_fences" --seconds 3 "$data" | tee -a "$results"
 }
 
-bench_ingest() {
-	have "$bin/geoalarm-ingest" "$tools/fleetsim" || return 0
-	local rss0 rss1 n0 sent final first_us len first last ntcp=10000 nudp=500 sim
+# ingest_run NAME RATE: one fleet of 10,000 TCP + 500 UDP devices against a
+# fresh stream; prints "ARRIVED/S SENT LOST RSS_BEFORE RSS_CONNECTED UDP_DROPS".
+ingest_run() {
+	local name=$1 rate=$2 rss0 rss1 n0 sent final first_us len first last sim u0 u1
 	rb flushall
-	start_ingest || return 0
+	u0=$(udp_drops)
 	rss0=$(rss_kib "$ingest_pid")
 	rm -f "$T/ready"
-	fleet --tcp $ntcp --udp $nudp --rate 0 --duration 10 --count 1500000 \
-		--seed 7 --hold 3 --ready "$T/ready" --stats "$T/ingest.json" &
+	fleet --tcp 10000 --udp 500 --rate "$rate" --duration 8 --count 1500000 \
+		--seed 7 --hold 2 --ready "$T/ready" --stats "$T/$name.json" &
 	sim=$!
 	pids+=("$sim")
-	wait_for 60 test -e "$T/ready" || { note "the fleet did not connect"; stop_pid "$sim"; return 0; }
-	sleep 1		# logins settle
+	if ! wait_for 60 test -e "$T/ready"; then
+		note "the fleet did not connect"
+		stop_pid "$sim"
+		return 1
+	fi
+	sleep 1		# logins written
 	rss1=$(rss_kib "$ingest_pid")
 	n0=$(rb xlen $prefix:positions)
 	wait "$sim"
-	sent=$(json_get "$T/ingest.json" reports)
-	first_us=$(json_get "$T/ingest.json" first_send_us)
+	sent=$(json_get "$T/$name.json" reports)
+	first_us=$(json_get "$T/$name.json" first_send_us)
 	final=$(rb wait-xlen $prefix:positions "$sent" 60)
+	u1=$(udp_drops)
 	read -r len first last <<<"$(rb stream-window $prefix:positions)"
-	fig ingest_reports "$(awk -v n="$final" -v n0="$n0" -v a="$first_us" -v b="$last" \
-		'BEGIN { d = b - a / 1000; printf "%.0f", d > 0 ? (n - n0) * 1000 / d : 0 }')" reports/s
-	fig ingest_sent "$sent" reports
-	fig ingest_lost $((sent - final)) reports
-	fig ingest_rss_per_device "$(awk -v a="$rss0" -v b="$rss1" -v n=$ntcp \
-		'BEGIN { printf "%.2f", (b - a) / n }')" KiB
+	awk -v n="$final" -v n0="$n0" -v a="$first_us" -v b="$last" \
+		-v s="$sent" -v r0="$rss0" -v r1="$rss1" -v u=$((u1 - u0)) 'BEGIN {
+		d = b - a / 1000
+		printf "%.0f %d %d %d %d %d\n", (d > 0 ? (n - n0) * 1000 / d : 0), s, s - n, r0, r1, u }'
+}
+
+bench_ingest() {
+	have "$bin/geoalarm-ingest" "$tools/fleetsim" || return 0
+	local rate sent lost rss0 rss1 udp paced
+	start_ingest || return 0
+	# As fast as the devices can send: what ingest writes per second, and
+	# what it lost doing so (of which UDP datagrams the kernel dropped).
+	read -r rate sent lost rss0 rss1 udp <<<"$(ingest_run saturate 0)" || return 0
+	fig ingest_reports "$rate" reports/s
+	fig ingest_saturated_sent "$sent" reports
+	fig ingest_saturated_lost "$lost" reports
+	fig ingest_saturated_udp_rcvbuf_drops "$udp" datagrams
+	fig ingest_rss_per_device "$(awk -v a="$rss0" -v b="$rss1" \
+		'BEGIN { printf "%.2f", (b - a) / 10000 }')" KiB
 	fig ingest_rss_connected "$rss1" KiB
+	# Paced at 80 % of that: the sustained rate must lose nothing.
+	paced=$(awk -v r="$rate" 'BEGIN { printf "%d", (r * 0.8 > 1000 ? r * 0.8 : 1000) }')
+	[ "$(left)" -gt 60 ] || { note "skipped the paced ingest run: out of time"; return 0; }
+	read -r rate sent lost _ _ udp <<<"$(ingest_run paced "$paced")" || return 0
+	fig ingest_paced_rate "$paced" reports/s
+	fig ingest_paced_reports "$rate" reports/s
+	fig ingest_paced_lost "$lost" reports
+	fig ingest_paced_udp_rcvbuf_drops "$udp" datagrams
 }
 
 # prefill F: a fresh stream of positions whose tracks run through the F fences.
@@ -247,7 +279,7 @@ bench_engine() {
 			read -r base _ _ <<<"$(engine_run "$T/norules.lua" engine-norules "$n")"
 			fig engine_F100_builtin_only "$base" positions/s
 			fig rules_cost "$(awk -v a="$pos" -v b="$base" \
-				'BEGIN { printf "%.2f", (a > 0 && b > 0) ? 1e6 / a - 1e6 / b : 0 }')" us/position
+				'BEGIN { printf "%.2f", ((a > 0 && b > 0) ? 1e6 / a - 1e6 / b : 0) }')" us/position
 		fi
 	done
 }

@@ -34,9 +34,22 @@ LON0, LAT0 = 11.5, 48.1
 M_LAT = 111320.0
 M_LON = 111320.0 * math.cos(math.radians(LAT0))
 SEED = 5
-# The simulator names device i of seed s: TK103 (even i) "0" + s%100 (2
-# digits) + i (9 digits); GPS103 (odd i) "86" + s%100 + i (11 digits).
 TK_DEV0 = "005000000000"
+
+
+def device_ids(seed, ntcp, nudp):
+    """The simulator's naming (fleetsim.c): device i is UDP when
+    floor((i+1)M/(N+M)) > floor(iM/(N+M)); the k-th device of its
+    transport is TK103 for even k ("0" + seed%100 in 2 digits + i in 9),
+    else GPS103 ("86" + seed%100 in 2 digits + i in 11)."""
+    n, ids, count = ntcp + nudp, [], {True: 0, False: 0}
+    for i in range(n):
+        udp = (i + 1) * nudp // n > i * nudp // n
+        k = count[udp]
+        count[udp] += 1
+        ids.append("0%02d%09d" % (seed % 100, i) if k % 2 == 0
+                   else "86%02d%011d" % (seed % 100, i))
+    return ids
 
 RULES = ("return { defaults = { speed_limit = 100, overspeed_duration = 30,"
          " overspeed_hysteresis = 5 } }\n")
@@ -241,7 +254,7 @@ class FleetOnItsOwn(unittest.TestCase):
     @unittest.skipUnless(os.path.exists(INGEST), "geoalarm-ingest is not built")
     def test_every_frame_decodes(self):
         """The decoder accepts all the simulator sends: 120 records, of which
-        every 5th report of a device (ids 0..5, 20 reports each) is an SOS,
+        every 5th report of a device (6 devices, 20 reports each) is an SOS,
         at the fix times the simulator chose (--start + 10 s per report)."""
         prefix, _, _ = self.dump("d")
         rc, out, err = run([INGEST, "--decode", prefix + ".tk103", prefix + ".gps103"])
@@ -252,10 +265,12 @@ class FleetOnItsOwn(unittest.TestCase):
         self.assertEqual(len(reports), 120)
         sos = sorted((r["device"], r["time"]) for r in reports
                      if "sos" in r.get("alarm", "").split(","))
+        ids = device_ids(9, 4, 2)
+        # TCP: 0 1 3 4, UDP: 2 5 -> TK103, GPS103, TK103, GPS103, TK103, GPS103
+        self.assertEqual(ids, ["009000000000", "860900000000001", "009000000002",
+                               "009000000003", "860900000000004", "860900000000005"])
         want = sorted((dev, (1700000000 + 10 * k) * 1000)
-                      for dev in ["009000000000", "860900000000001", "009000000002",
-                                  "860900000000003", "009000000004", "860900000000005"]
-                      for k in (4, 9, 14, 19))
+                      for dev in ids for k in (4, 9, 14, 19))
         self.assertEqual(sos, want)
         self.assertTrue(all(r["valid"] == 1 for r in reports))
 

@@ -25,6 +25,12 @@
  * latency measurement (tests/tools/alertlat.c).  --dump writes the frames
  * to files instead of sending them (input for tests/tools/bench_decode.c).
  *
+ * Device i (of N TCP and M UDP) is a UDP device when floor((i+1)M/(N+M))
+ * > floor(iM/(N+M)); the k-th device of its transport speaks TK103 when k
+ * is even, else GPS103.  Ids for seed s: TK103 "0" + s mod 100 (2 digits)
+ * + i (9 digits), with IMEI "35" + s mod 100 + i (11 digits); GPS103 IMEI
+ * "86" + s mod 100 + i (11 digits).
+ *
  * What it leaves to others: the server's decoding and alerting (it only
  * predicts them) and Redis (it never talks to it).
  */
@@ -452,14 +458,19 @@ static void
 device_init(struct fleet *fl, struct device *d, int idx)
 {
 	static const int tzs[] = {0, 60, 120, -300, 330, 540, -480, 180};
+	long long n = fl->o.tcp + fl->o.udp, m = fl->o.udp;
+	long long udp_before = idx * m / n;
 	uint64_t seed;
 
 	memset(d, 0, sizeof *d);
 	d->fl = fl;
 	d->idx = idx;
 	d->fd = -1;
-	d->udp = idx >= fl->o.tcp;
-	d->gps103 = idx % 2 == 1;
+	/* UDP devices are spread evenly among the TCP ones, so a pass of the
+	 * scheduler never sends them in one burst; within each transport the
+	 * dialects alternate, TK103 first. */
+	d->udp = (idx + 1) * m / n > udp_before;
+	d->gps103 = (d->udp ? udp_before : idx - udp_before) % 2 == 1;
 	seed = fl->o.seed * 0x100000001b3ULL + (uint64_t)idx * 0x9e3779b97f4a7c15ULL + 1;
 	snprintf(d->imei, sizeof d->imei, "%s%02lu%011d", d->gps103 ? "86" : "35",
 	    fl->o.seed % 100, idx);
