@@ -368,17 +368,22 @@ static void
 expect_report(struct fleet *fl, struct device *d, const struct simframe_seen *sn,
     const int *in, int nin)
 {
-	double limit = INFINITY;
+	double limit = fl->o.speed_limit;
+	const char *from = NULL;	/* the fence whose limit applies */
 	int i, j;
 
 	if (sn->sos)
 		expect_line(fl, d, sn->time_ms, "sos", NULL);
-	/* A fence's limit wins inside it; inside several, the lowest. */
-	for (i = 0; i < nin; i++)
-		if (fl->geo.fences[in[i]].speed_limit > 0)
-			limit = fmin(limit, fl->geo.fences[in[i]].speed_limit);
-	if (limit == INFINITY)
-		limit = fl->o.speed_limit;
+	/* A fence's limit wins inside it; inside several, the lowest (the
+	 * first id in byte order among equals), and the alert names it. */
+	for (i = 0; i < nin; i++) {
+		const struct sim_fence *f = &fl->geo.fences[in[i]];
+		if (f->speed_limit > 0 && (from == NULL || f->speed_limit < limit ||
+		    (f->speed_limit == limit && strcmp(f->id, from) < 0))) {
+			limit = f->speed_limit;
+			from = f->id;
+		}
+	}
 	if (sn->speed > limit) {
 		if (!d->od_on) {
 			d->od_on = true;
@@ -388,7 +393,7 @@ expect_report(struct fleet *fl, struct device *d, const struct simframe_seen *sn
 		if (!d->od_alerted &&
 		    sn->time_ms - d->od_start >= (int64_t)(fl->o.od_duration * 1000)) {
 			d->od_alerted = true;
-			expect_line(fl, d, sn->time_ms, "overspeed", NULL);
+			expect_line(fl, d, sn->time_ms, "overspeed", from);
 		}
 	} else if (sn->speed <= limit - fl->o.od_hyst)
 		d->od_on = false;
