@@ -13,8 +13,7 @@
  * --duration, or on SIGINT/SIGTERM.  It leaves the alerts themselves to
  * the engine and never writes to Redis.
  */
-#include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <math.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -31,6 +30,7 @@
 #include <adapters/libevent.h>
 #include <jansson.h>
 
+#include "lib/conf.h"
 #include "lib/xmalloc.h"
 
 #define MAX_SAMPLES 4000000	/* bound on recorded alerts */
@@ -263,86 +263,76 @@ print_percentiles(struct lat *l)
 	free(v);
 }
 
-static void
-usage(FILE *f)
-{
-	fputs("usage: alertlat --stats FILE [--redis unix:///path | redis://host:port]\n"
-	    "                [--prefix P] [--ready FILE] [--duration S] [--idle S]\n", f);
-}
+struct lat_opts {
+	const char *stats, *ready;
+	double duration, idle;
+};
+
+static const struct conf_opt lat_opts_table[] = {
+	{ .name = "stats", .type = CONF_STRING, .arg = "FILE",
+	  .help = "the simulator's --stats file (read once it appears)",
+	  .offset = offsetof(struct lat_opts, stats) },
+	{ .name = "ready", .type = CONF_STRING, .arg = "FILE",
+	  .help = "create FILE once subscribed",
+	  .offset = offsetof(struct lat_opts, ready) },
+	{ .name = "duration", .type = CONF_DOUBLE, .arg = "S", .min = 0.1,
+	  .max = 86400, .def = "600", .help = "stop after S seconds in any case",
+	  .offset = offsetof(struct lat_opts, duration) },
+	{ .name = "idle", .type = CONF_DOUBLE, .arg = "S", .min = 0.1,
+	  .max = 3600, .def = "3",
+	  .help = "once the stats exist, stop after S seconds without an alert",
+	  .offset = offsetof(struct lat_opts, idle) },
+	{ .name = NULL },
+};
 
 int main(int argc, char **argv);
 
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"redis", required_argument, NULL, 'r'},
-		{"prefix", required_argument, NULL, 'p'},
-		{"stats", required_argument, NULL, 's'},
-		{"ready", required_argument, NULL, 'R'},
-		{"duration", required_argument, NULL, 'd'},
-		{"idle", required_argument, NULL, 'i'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	struct conf_spec spec = {
+		.prog = "alertlat",
+		.synopsis = "--stats FILE [flags]",
+		.about = "Alert latency: SOS sent by fleetsim to alert on SUBSCRIBE.",
+		.opts = lat_opts_table,
 	};
+	struct lat_opts o;
+	struct conf_common common;
+	struct conf_redis cr;
 	struct lat l;
 	struct event *tick, *sigint, *sigterm;
 	struct timeval tv = {0, 100000};
-	char chan[256], *end;
+	char chan[256], err[CONF_ERR_LEN];
 	const char *cmd[2];
 	size_t lens[2];
-	int c, rc;
+	int first, rc;
 
 	memset(&l, 0, sizeof l);
-	l.url = getenv("GEOALARM_REDIS") ? getenv("GEOALARM_REDIS") : "redis://127.0.0.1:6379";
-	l.prefix = "geoalarm";
-	l.duration = 600;
-	l.idle = 3;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'r': l.url = optarg; break;
-		case 'p': l.prefix = optarg; break;
-		case 's': l.stats = optarg; break;
-		case 'R': l.ready = optarg; break;
-		case 'd':
-		case 'i':
-			errno = 0;
-			*(c == 'd' ? &l.duration : &l.idle) = strtod(optarg, &end);
-			if (errno != 0 || *end != '\0' || end == optarg) {
-				fprintf(stderr, "alertlat: --%s: not a number\n",
-				    c == 'd' ? "duration" : "idle");
-				return 2;
-			}
-			break;
-		case 'h': usage(stdout); return 0;
-		default:
-			fprintf(stderr, "alertlat: %s: unknown flag or missing value\n",
-			    argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (l.stats == NULL || optind < argc) {
-		usage(stderr);
+	memset(&o, 0, sizeof o);
+	spec.values = &o;
+	rc = conf_parse(&spec, &common, argc, argv, &first, err, sizeof err);
+	if (rc == CONF_DONE)
+		return 0;
+	if (rc == CONF_ERROR || first < argc || o.stats == NULL) {
+		fprintf(stderr, "alertlat: %s\n", rc == CONF_ERROR ? err :
+		    first < argc ? "unexpected argument" : "--stats: required");
 		return 2;
 	}
+	if (conf_redis_url(common.redis, &cr, err, sizeof err) < 0) {
+		fprintf(stderr, "alertlat: --redis: %s\n", err);
+		return 2;
+	}
+	l.url = common.redis;
+	l.prefix = common.prefix;
+	l.stats = o.stats;
+	l.ready = o.ready;
+	l.duration = o.duration;
+	l.idle = o.idle;
 	signal(SIGPIPE, SIG_IGN);
 	l.base = event_base_new();
-	if (strncmp(l.url, "unix://", 7) == 0)
-		l.rc = redisAsyncConnectUnix(l.url + 7);
-	else if (strncmp(l.url, "redis://", 8) == 0) {
-		char host[256];
-		const char *hp = l.url + 8, *colon = strrchr(hp, ':');
-		size_t hl = colon ? (size_t)(colon - hp) : strlen(hp);
-		if (hl >= sizeof host)
-			hl = sizeof host - 1;
-		memcpy(host, hp, hl);
-		host[hl] = '\0';
-		l.rc = redisAsyncConnect(host, colon ? atoi(colon + 1) : 6379);
-	} else {
-		fprintf(stderr, "alertlat: --redis: expected unix:///path or redis://host:port\n");
-		return 2;
-	}
+	/* A private bench server: no AUTH or SELECT here. */
+	l.rc = cr.unix_socket ? redisAsyncConnectUnix(cr.path) :
+	    redisAsyncConnect(cr.host, cr.port);
 	if (l.rc == NULL || l.rc->err) {
 		fprintf(stderr, "alertlat: redis: %s\n", l.rc ? l.rc->errstr : "out of memory");
 		if (l.rc != NULL)

@@ -36,7 +36,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -56,6 +56,7 @@
 #include <jansson.h>
 
 #include "lib/clock.h"
+#include "lib/conf.h"
 #include "lib/xmalloc.h"
 #include "tests/tools/simframe.h"
 #include "tests/tools/simgeo.h"
@@ -69,73 +70,145 @@
 /* ==== Options ==== */
 
 struct opts {
+	const char *target, *center;
+	int64_t tcp, udp, count, start, seed, interval, sos_every, heartbeat_every;
+	double rate, duration, hold, connect_timeout;
+	double speed_limit, od_duration, od_hyst, radius_km;
+	const char *fences, *stats, *expect, *dump, *ready;
+	/* derived */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	bool have_target;
-	long tcp, udp;
-	double rate, duration, hold, connect_timeout;
-	long long count, start;
-	unsigned long seed;
-	long interval, sos_every, heartbeat_every;
-	double speed_limit, od_duration, od_hyst;
-	double clon, clat, radius_km;
-	const char *fences, *stats, *expect, *dump, *ready;
+	double clon, clat;
 };
 
-static const struct option long_opts[] = {
-	{"target", required_argument, NULL, 't'},
-	{"tcp", required_argument, NULL, 'n'},
-	{"udp", required_argument, NULL, 'm'},
-	{"rate", required_argument, NULL, 'r'},
-	{"duration", required_argument, NULL, 'd'},
-	{"count", required_argument, NULL, 'c'},
-	{"seed", required_argument, NULL, 's'},
-	{"fences", required_argument, NULL, 'f'},
-	{"sos-every", required_argument, NULL, 'k'},
-	{"heartbeat-every", required_argument, NULL, 'b'},
-	{"interval", required_argument, NULL, 'i'},
-	{"stats", required_argument, NULL, 'S'},
-	{"expect", required_argument, NULL, 'E'},
-	{"dump", required_argument, NULL, 'D'},
-	{"ready", required_argument, NULL, 'R'},
-	{"hold", required_argument, NULL, 'H'},
-	{"connect-timeout", required_argument, NULL, 'T'},
-	{"speed-limit", required_argument, NULL, 'L'},
-	{"overspeed-duration", required_argument, NULL, 'O'},
-	{"overspeed-hysteresis", required_argument, NULL, 'Y'},
-	{"center", required_argument, NULL, 'C'},
-	{"start", required_argument, NULL, 'Z'},
-	{"radius", required_argument, NULL, 'A'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
-};
+/*
+ * Parses HOST:PORT into *ss when HOST is a loopback address (127.0.0.0/8,
+ * ::1, ::ffff:127.x.y.z or "localhost"); anything else is refused, since
+ * the simulator is a load generator.  Returns 0, or -1 with err set.
+ */
+static int
+target_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len,
+    char *err, size_t errlen)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	const char *colon = strrchr(s, ':');
+	char host[64], *end;
+	size_t hl;
+	long port;
 
-static const char usage_text[] =
-"usage: fleetsim --target 127.0.0.1:PORT [options]   (or --dump PREFIX)\n"
-"  --tcp N                 devices over TCP, one connection each (10)\n"
-"  --udp M                 devices over UDP, one socket each (0)\n"
-"  --rate R                aggregate reports/s, 0 = as fast as possible (100)\n"
-"  --duration S            length of the reporting phase, seconds (10)\n"
-"  --count C               stop after C reports in all (0 = no limit)\n"
-"  --seed N                tracks, ids and dialects derive from it (1)\n"
-"  --fences FILE.geojson   aim the tracks through these fences\n"
-"  --sos-every K           every K-th report of a device is an SOS (0 = none)\n"
-"  --heartbeat-every K     a heartbeat after every K-th report (0 = none)\n"
-"  --interval S            simulated seconds between a device's fixes (10)\n"
-"  --stats FILE            write counts and SOS send times (JSON)\n"
-"  --expect FILE           write the alerts the tracks should raise (JSON lines)\n"
-"  --dump PREFIX           write the frames to PREFIX.tk103 and PREFIX.gps103\n"
-"                          instead of sending them (needs --count)\n"
-"  --ready FILE            create FILE once every device is connected\n"
-"  --hold S                then wait S seconds before reporting (0)\n"
-"  --connect-timeout S     bound on the connect phase (30)\n"
-"  --speed-limit K         rule setting for --expect, km/h (100)\n"
-"  --overspeed-duration S  rule setting for --expect, seconds (30)\n"
-"  --overspeed-hysteresis K  rule setting for --expect, km/h (5)\n"
-"  --center LON,LAT        centre of the tracks without fences (11.5,48.1)\n"
-"  --radius KM             tracks stay within KM of the centre (20)\n"
-"  --start EPOCH_S         fix time of every device's first report\n"
-"                          (default: a day ago, on a whole second)\n";
+	if (colon == NULL) {
+		snprintf(err, errlen, "expected HOST:PORT");
+		return -1;
+	}
+	hl = (size_t)(colon - s);
+	if (hl > 1 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (hl == 0 || hl >= sizeof host || *end != '\0' || end == colon + 1 ||
+	    port < 1 || port > 65535) {
+		snprintf(err, errlen, "expected HOST:PORT with a port in 1-65535");
+		return -1;
+	}
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
+	memset(ss, 0, sizeof *ss);
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof *a4;
+		if ((ntohl(a4->sin_addr.s_addr) >> 24) == 127)
+			return 0;
+	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		const uint8_t *b = a6->sin6_addr.s6_addr;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*len = sizeof *a6;
+		if (IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr) ||
+		    (IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr) && b[12] == 127))
+			return 0;
+	} else {
+		snprintf(err, errlen, "%s is not a numeric loopback address", host);
+		return -1;
+	}
+	snprintf(err, errlen, "refusing %s: only loopback targets", host);
+	return -1;
+}
+
+static int
+check_target(const char *val, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	return target_parse(val, &ss, &len, err, errlen);
+}
+
+static int
+center_parse(const char *val, double *lon, double *lat, char *err, size_t errlen)
+{
+	char *end;
+
+	*lon = strtod(val, &end);
+	if (*end == ',')
+		*lat = strtod(end + 1, &end);
+	if (*end != '\0' || !(fabs(*lon) <= 180) || !(fabs(*lat) <= 80)) {
+		snprintf(err, errlen, "expected LON,LAT (latitude within 80)");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_center(const char *val, char *err, size_t errlen)
+{
+	double lon = 0, lat = 0;
+
+	return center_parse(val, &lon, &lat, err, errlen);
+}
+
+#define OPT(n, t, a, lo, hi, d, h, f) { .name = n, .type = t, .arg = a, \
+	.min = lo, .max = hi, .def = d, .help = h, .offset = offsetof(struct opts, f) }
+
+static const struct conf_opt fleet_opts[] = {
+	{ .name = "target", .type = CONF_STRING, .arg = "HOST:PORT",
+	  .help = "the ingest to load; loopback addresses only",
+	  .offset = offsetof(struct opts, target), .check = check_target },
+	OPT("tcp", CONF_INT, "N", 0, 60000, "10", "devices over TCP, one connection each", tcp),
+	OPT("udp", CONF_INT, "M", 0, 60000, "0", "devices over UDP, one socket each", udp),
+	OPT("rate", CONF_DOUBLE, "R", 0, 1e8, "100",
+	    "aggregate reports/s; 0 = as fast as the sockets take them", rate),
+	OPT("duration", CONF_DOUBLE, "S", 0.01, 86400, "10", "length of the reporting phase, s", duration),
+	OPT("count", CONF_INT, "C", 0, 1e11, "0", "stop after C reports in all (0: no limit)", count),
+	OPT("seed", CONF_INT, "N", 0, 4e9, "1", "tracks, ids and dialects derive from it", seed),
+	OPT("fences", CONF_STRING, "FILE", 0, 0, NULL,
+	    "GeoJSON FeatureCollection to aim the tracks through", fences),
+	OPT("sos-every", CONF_INT, "K", 0, 1e9, "0", "every K-th report of a device is an SOS", sos_every),
+	OPT("heartbeat-every", CONF_INT, "K", 0, 1e9, "0", "a heartbeat after every K-th report", heartbeat_every),
+	OPT("interval", CONF_INT, "S", 1, 86400, "10", "simulated seconds between a device's fixes", interval),
+	OPT("start", CONF_INT, "EPOCH_S", 946684800, 4102444800, NULL,
+	    "fix time of every device's first report (default: a day ago)", start),
+	OPT("stats", CONF_STRING, "FILE", 0, 0, NULL, "write counts and SOS send times (JSON)", stats),
+	OPT("expect", CONF_STRING, "FILE", 0, 0, NULL,
+	    "write the alerts the tracks should raise (JSON lines)", expect),
+	OPT("dump", CONF_STRING, "PREFIX", 0, 0, NULL,
+	    "write the frames to PREFIX.tk103 and PREFIX.gps103 instead (needs --count)", dump),
+	OPT("ready", CONF_STRING, "FILE", 0, 0, NULL, "create FILE once every device is connected", ready),
+	OPT("hold", CONF_DOUBLE, "S", 0, 3600, "0", "then wait S seconds before reporting", hold),
+	OPT("connect-timeout", CONF_DOUBLE, "S", 0.1, 3600, "30", "bound on the connect phase", connect_timeout),
+	OPT("speed-limit", CONF_DOUBLE, "KMH", 1, 1000, "100", "rule setting for --expect", speed_limit),
+	OPT("overspeed-duration", CONF_DOUBLE, "S", 0, 86400, "30", "rule setting for --expect", od_duration),
+	OPT("overspeed-hysteresis", CONF_DOUBLE, "KMH", 0, 1000, "5", "rule setting for --expect", od_hyst),
+	{ .name = "center", .type = CONF_STRING, .arg = "LON,LAT", .def = "11.5,48.1",
+	  .help = "centre of the tracks when there are no fences",
+	  .offset = offsetof(struct opts, center), .check = check_center },
+	OPT("radius", CONF_DOUBLE, "KM", 0.1, 2000, "20", "tracks stay within KM of the centre", radius_km),
+	{ .name = NULL },
+};
 
 static void
 bad_flag(const char *name, const char *why)
@@ -144,133 +217,41 @@ bad_flag(const char *name, const char *why)
 	exit(2);
 }
 
-static double
-num_arg(const char *name, const char *s, double min, double max)
-{
-	char *end;
-	double v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || *end != '\0' || !isfinite(v))
-		bad_flag(name, "not a number");
-	if (v < min || v > max)
-		bad_flag(name, "out of range");
-	return v;
-}
-
-/* Accepts 127.0.0.0/8, ::1, ::ffff:127.x and "localhost"; nothing else. */
-static void
-parse_target(struct opts *o, const char *s)
-{
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&o->addr;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&o->addr;
-	size_t hl;
-	long port;
-
-	if (colon == NULL)
-		bad_flag("target", "expected HOST:PORT");
-	hl = (size_t)(colon - s);
-	if (hl > 0 && s[0] == '[' && s[hl - 1] == ']') {
-		s++;
-		hl -= 2;
-	}
-	if (hl == 0 || hl >= sizeof host)
-		bad_flag("target", "bad host");
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	port = (long)num_arg("target", colon + 1, 1, 65535);
-	memset(&o->addr, 0, sizeof o->addr);
-	if (strcmp(host, "localhost") == 0)
-		strcpy(host, "127.0.0.1");
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		if ((ntohl(a4->sin_addr.s_addr) >> 24) != 127)
-			bad_flag("target", "refusing a non-loopback address");
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		o->addrlen = sizeof *a4;
-	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		const uint8_t *b = a6->sin6_addr.s6_addr;
-		if (!IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr) &&
-		    !(IN6_IS_ADDR_V4MAPPED(&a6->sin6_addr) && b[12] == 127))
-			bad_flag("target", "refusing a non-loopback address");
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		o->addrlen = sizeof *a6;
-	} else
-		bad_flag("target", "not a numeric loopback address");
-	o->have_target = true;
-}
-
 static void
 parse_opts(struct opts *o, int argc, char **argv)
 {
-	int c, idx;
-	char *comma;
+	static const struct conf_spec spec = {
+		.prog = "fleetsim",
+		.synopsis = "--target 127.0.0.1:PORT [flags]  |  --dump PREFIX --count C [flags]",
+		.about = "A fleet of simulated TK103/GPS103 trackers over TCP and UDP.",
+		.opts = fleet_opts,
+	};
+	struct conf_spec sp = spec;
+	struct conf_common common;
+	char err[CONF_ERR_LEN];
+	int first, rc;
 
 	memset(o, 0, sizeof *o);
-	o->tcp = 10;
-	o->rate = 100;
-	o->duration = 10;
-	o->connect_timeout = 30;
-	o->seed = 1;
-	o->interval = 10;
-	o->speed_limit = 100;
-	o->od_duration = 30;
-	o->od_hyst = 5;
-	o->clon = 11.5;
-	o->clat = 48.1;
-	o->radius_km = 20;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", long_opts, &idx)) != -1) {
-		const char *name = c == '?' || c == ':' ? NULL : long_opts[idx].name;
-		switch (c) {
-		case 't': parse_target(o, optarg); break;
-		case 'n': o->tcp = (long)num_arg(name, optarg, 0, 60000); break;
-		case 'm': o->udp = (long)num_arg(name, optarg, 0, 60000); break;
-		case 'r': o->rate = num_arg(name, optarg, 0, 1e8); break;
-		case 'd': o->duration = num_arg(name, optarg, 0.01, 86400); break;
-		case 'c': o->count = (long long)num_arg(name, optarg, 0, 1e11); break;
-		case 's': o->seed = (unsigned long)num_arg(name, optarg, 0, 4e9); break;
-		case 'f': o->fences = optarg; break;
-		case 'k': o->sos_every = (long)num_arg(name, optarg, 0, 1e9); break;
-		case 'b': o->heartbeat_every = (long)num_arg(name, optarg, 0, 1e9); break;
-		case 'i': o->interval = (long)num_arg(name, optarg, 1, 86400); break;
-		case 'S': o->stats = optarg; break;
-		case 'E': o->expect = optarg; break;
-		case 'D': o->dump = optarg; break;
-		case 'R': o->ready = optarg; break;
-		case 'H': o->hold = num_arg(name, optarg, 0, 3600); break;
-		case 'T': o->connect_timeout = num_arg(name, optarg, 0.1, 3600); break;
-		case 'L': o->speed_limit = num_arg(name, optarg, 1, 1000); break;
-		case 'O': o->od_duration = num_arg(name, optarg, 0, 86400); break;
-		case 'Y': o->od_hyst = num_arg(name, optarg, 0, 1000); break;
-		case 'C':
-			comma = strchr(optarg, ',');
-			if (comma == NULL)
-				bad_flag(name, "expected LON,LAT");
-			*comma = '\0';
-			o->clon = num_arg(name, optarg, -180, 180);
-			o->clat = num_arg(name, comma + 1, -80, 80);
-			break;
-		case 'A': o->radius_km = num_arg(name, optarg, 0.1, 2000); break;
-		case 'Z': o->start = (long long)num_arg(name, optarg, 946684800, 4102444800); break;
-		case 'h': fputs(usage_text, stdout); exit(0);
-		default:
-			fprintf(stderr, "fleetsim: %s: unknown flag or missing value\n",
-			    argv[optind - 1]);
-			exit(2);
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "fleetsim: unexpected argument: %s\n", argv[optind]);
+	sp.values = o;
+	rc = conf_parse(&sp, &common, argc, argv, &first, err, sizeof err);
+	if (rc == CONF_DONE)
+		exit(0);
+	if (rc == CONF_ERROR) {
+		fprintf(stderr, "fleetsim: %s\n", err);
 		exit(2);
 	}
+	if (first < argc) {
+		fprintf(stderr, "fleetsim: unexpected argument: %s\n", argv[first]);
+		exit(2);
+	}
+	if (o->target != NULL &&
+	    target_parse(o->target, &o->addr, &o->addrlen, err, sizeof err) < 0)
+		bad_flag("target", err);
+	if (center_parse(o->center, &o->clon, &o->clat, err, sizeof err) < 0)
+		bad_flag("center", err);
 	if (o->dump != NULL && o->count == 0)
 		bad_flag("dump", "needs --count");
-	if (o->dump == NULL && !o->have_target)
+	if (o->dump == NULL && o->target == NULL)
 		bad_flag("target", "required (127.0.0.1:PORT)");
 	if (o->tcp + o->udp == 0)
 		bad_flag("tcp", "no devices (--tcp and --udp are both 0)");
@@ -476,13 +457,13 @@ device_init(struct fleet *fl, struct device *d, int idx)
 	 * dialects alternate, TK103 first. */
 	d->udp = (idx + 1) * m / n > udp_before;
 	d->gps103 = (d->udp ? udp_before : idx - udp_before) % 2 == 1;
-	seed = fl->o.seed * 0x100000001b3ULL + (uint64_t)idx * 0x9e3779b97f4a7c15ULL + 1;
+	seed = (uint64_t)fl->o.seed * 0x100000001b3ULL + (uint64_t)idx * 0x9e3779b97f4a7c15ULL + 1;
 	snprintf(d->imei, sizeof d->imei, "%s%02lu%011d", d->gps103 ? "86" : "35",
-	    fl->o.seed % 100, idx);
+	    (unsigned long)(fl->o.seed % 100), idx);
 	if (d->gps103)
 		memcpy(d->id, d->imei, sizeof d->id);
 	else
-		snprintf(d->id, sizeof d->id, "0%02lu%09d", fl->o.seed % 100, idx);
+		snprintf(d->id, sizeof d->id, "0%02lu%09d", (unsigned long)(fl->o.seed % 100), idx);
 	d->tz_min = tzs[rnd(&seed) % 8];
 	track_init(&fl->geo, &fl->tp, &d->tr, seed);
 }
