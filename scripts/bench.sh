@@ -13,8 +13,9 @@
 #             reports/s into P:positions, losses, RSS per connected device
 #   engine    positions/s and alerts/s through the engine from a pre-filled
 #             stream, F = 100, 1000, 10000, rules.example.lua
-#   rules     per-position cost of rules.example.lua (engine with it minus
-#             engine without custom rules, same stream)
+#   rules     per-position cost of rules.example.lua's Lua rules: in
+#             process (rules_run), and through the engine (with it minus
+#             without custom rules, same stream)
 #   e2e       device send -> alert on SUBSCRIBE at 10,000 reports/s:
 #             p50, p99, p99.9
 #
@@ -186,12 +187,24 @@ gen_data() {
 	done
 }
 
-bench_decode() {
-	have "$tools/fleetsim" "$tools/bench_decode" || return 0
+# The simulator's frames, both dialects, for the in-process benchmarks.
+gen_mix() {
+	[ -s "$T/mix.tk103" ] && return 0
+	have "$tools/fleetsim" || return 1
 	"$tools/fleetsim" --dump "$T/mix" --tcp 1000 --count 200000 --seed 3 \
 		--sos-every 50 --heartbeat-every 20 --fences "$data/fences_100.geojson" \
-		2>>"$T/fleetsim.log" || { note "fleetsim --dump failed"; return 0; }
+		2>>"$T/fleetsim.log" || { note "fleetsim --dump failed"; return 1; }
+}
+
+bench_decode() {
+	have "$tools/bench_decode" && gen_mix || return 0
 	"$tools/bench_decode" "$T/mix" --seconds 2 | tee -a "$results"
+}
+
+bench_rules() {
+	have "$tools/bench_rules" && gen_mix || return 0
+	[ -f rules.example.lua ] || { note "skipped rules: no rules.example.lua"; return 0; }
+	"$tools/bench_rules" rules.example.lua "$T/mix" --seconds 2 | tee -a "$results"
 }
 
 bench_fences() {
@@ -291,7 +304,7 @@ bench_engine() {
 		if [ $f = 100 ] && want rules; then
 			read -r base _ _ <<<"$(engine_run "$T/norules.lua" engine-norules "$n")"
 			fig engine_F100_builtin_only "$base" positions/s
-			fig rules_cost "$(awk -v a="$pos" -v b="$base" \
+			fig engine_rules_cost "$(awk -v a="$pos" -v b="$base" \
 				'BEGIN { printf "%.2f", ((a > 0 && b > 0) ? 1e6 / a - 1e6 / b : 0) }')" us/position
 		fi
 	done
@@ -330,6 +343,7 @@ want redis && bench_redis
 gen_data || { note "could not generate the fence data"; exit 1; }
 want decode && bench_decode
 want fences && bench_fences
+want rules && bench_rules
 want ingest && bench_ingest
 want engine && bench_engine
 want e2e && [ "$(left)" -gt 30 ] && bench_e2e
