@@ -847,7 +847,7 @@ decode_dw5(const struct msg *m, struct report *r)
 		s1 = memchr(f, '*', (size_t)(fe - f));
 		s2 = s1 == NULL ? NULL : memchr(s1 + 1, '*', (size_t)(fe - s1 - 1));
 		if (s1 == NULL || s2 == NULL || s1 == f ||
-		    parse_int(s1 + 1, s2, &rssi) != (size_t)(s2 - s1 - 1) ||
+		    !parse_int_all(s1 + 1, s2, &rssi) ||
 		    !parse_uint_all(s2 + 1, fe, &ch))
 			return "bad WiFi entry";
 		if (memchr(f, ';', (size_t)(s1 - f)) != NULL)
