@@ -245,10 +245,17 @@ dbl_cmp(const void *a, const void *b)
 }
 
 static void
-print_percentiles(struct lat *l)
+print_percentiles(struct lat *l, const char *samples)
 {
 	double *v = xcalloc(l->nrecv + 1, sizeof *v);
-	size_t n = match(l, v);
+	size_t n = match(l, v), i;
+	FILE *f;
+
+	if (samples != NULL && (f = fopen(samples, "w")) != NULL) {
+		for (i = 0; i < n; i++)
+			fprintf(f, "%.3f\n", v[i]);
+		fclose(f);
+	}
 
 	printf("bench: e2e_alerts_received %lld alerts\n", l->alerts);
 	printf("bench: e2e_sos_sent %zu reports\n", l->nsent);
@@ -264,7 +271,7 @@ print_percentiles(struct lat *l)
 }
 
 struct lat_opts {
-	const char *stats, *ready;
+	const char *stats, *ready, *samples;
 	double duration, idle;
 };
 
@@ -275,6 +282,9 @@ static const struct conf_opt lat_opts_table[] = {
 	{ .name = "ready", .type = CONF_STRING, .arg = "FILE",
 	  .help = "create FILE once subscribed",
 	  .offset = offsetof(struct lat_opts, ready) },
+	{ .name = "samples", .type = CONF_STRING, .arg = "FILE",
+	  .help = "write every matched latency (ms), one per line, by device and fix time",
+	  .offset = offsetof(struct lat_opts, samples) },
 	{ .name = "duration", .type = CONF_DOUBLE, .arg = "S", .min = 0.1,
 	  .max = 86400, .def = "600", .help = "stop after S seconds in any case",
 	  .offset = offsetof(struct lat_opts, duration) },
@@ -364,7 +374,7 @@ main(int argc, char **argv)
 	}
 	if (l.sent == NULL && load_stats(&l) < 0)
 		fprintf(stderr, "alertlat: %s: no stats from the simulator\n", l.stats);
-	print_percentiles(&l);
+	print_percentiles(&l, o.samples);
 	rc = l.failed || l.bad > 0;
 	event_free(tick);
 	event_free(sigint);

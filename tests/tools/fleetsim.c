@@ -468,11 +468,14 @@ device_init(struct fleet *fl, struct device *d, int idx)
 	track_init(&fl->geo, &fl->tp, &d->tr, seed);
 }
 
+/*
+ * Counts a report; now is the wall time taken just before its bytes were
+ * handed to the socket (or queued for it), so a latency measured from it
+ * can err only on the high side, by the event-loop pass that writes them.
+ */
 static void
-count_sent(struct fleet *fl, struct device *d, bool sos, int64_t t_ms)
+count_sent(struct fleet *fl, struct device *d, bool sos, int64_t t_ms, int64_t now)
 {
-	int64_t now = wall_us();
-
 	fl->total++;
 	fl->per[d->udp][d->gps103]++;
 	if (fl->phase == 2) {
@@ -578,8 +581,10 @@ send_report(struct fleet *fl, struct device *d)
 	bool sos;
 	size_t n = next_report(fl, d, buf, &sos);
 
+	int64_t now = wall_us();
+
 	dev_send(d, buf, n);
-	count_sent(fl, d, sos, t);
+	count_sent(fl, d, sos, t, now);
 	if (fl->o.heartbeat_every > 0 && d->seq % fl->o.heartbeat_every == 0) {
 		dev_send(d, buf, simframe_heartbeat(d->gps103, d->id, d->imei, buf));
 		fl->heartbeats++;
@@ -916,7 +921,7 @@ run_dump(struct fleet *fl)
 		if (d->gps103 && d->seq == 0)
 			fwrite(buf, 1, simframe_login(d->imei, buf), out);
 		fwrite(buf, 1, next_report(fl, d, buf, &sos), out);
-		count_sent(fl, d, sos, 0);
+		count_sent(fl, d, sos, 0, wall_us());
 		if (fl->o.heartbeat_every > 0 && d->seq % fl->o.heartbeat_every == 0)
 			fwrite(buf, 1, simframe_heartbeat(d->gps103, d->id, d->imei, buf), out);
 	}
