@@ -9,8 +9,9 @@
 #   redis     redis-benchmark XADD, pipelined 64 deep: the ceiling
 #   decode    in-process decode of the simulator's frame mix, one core
 #   fences    in-process fence_set_covers at F = 100, 1000, 10000
-#   ingest    10,000 TCP + 500 UDP devices as fast as they can send:
-#             reports/s into P:positions, losses, RSS per connected device
+#   ingest    10,000 TCP + 500 UDP devices, first as fast as they can send,
+#             then paced at 80 % of that: reports/s into P:positions,
+#             losses (and the kernel's UDP drops), RSS per connected device
 #   engine    positions/s and alerts/s through the engine from a pre-filled
 #             stream, F = 100, 1000, 10000, rules.example.lua
 #   rules     per-position cost of rules.example.lua's Lua rules: in
@@ -345,7 +346,7 @@ bench_e2e() {
 
 # ---- run ---------------------------------------------------------------------
 
-echo "bench: machine $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" >&2
+echo "bench.sh: machine $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" >&2
 start_redis
 want redis && bench_redis
 gen_data || { note "could not generate the fence data"; exit 1; }
