@@ -7,7 +7,9 @@
  * never make us hold more than that.  The set keeps the open
  * connections in a list (for shutdown) and a map from device id to the
  * connection that last identified as it (so a stale socket does not mark
- * a reconnected device offline; the downlink will look devices up here).
+ * a reconnected device offline).  An observer (the downlink) hears of
+ * every frame and of each connection that closes, and writes through
+ * conn_write.
  */
 #include "ingest/conn.h"
 
@@ -46,6 +48,7 @@ struct conn {
 	struct conn *map_next;		/* same bucket of the device map */
 	bool in_map;
 	bool closing;
+	void *udata;			/* the observer's */
 	char device[REPORT_ID_MAX];	/* id this conn is mapped under */
 	char peer[64];
 	char why[48];			/* the last reject's reason, for the log */
@@ -57,6 +60,7 @@ struct conn_set {
 	struct conn_limits lim;
 	struct conn *head;
 	size_t count;
+	struct conn_observer obs;
 	struct conn *map[CONN_MAP_BUCKETS];
 	struct metric *accepted;
 	struct metric *closed;		/* by reason */
@@ -165,6 +169,8 @@ on_frame(void *arg, const struct session_frame *f)
 		map_set(c, f->device);
 	else if (f->report != NULL && f->report->device[0] != '\0')
 		map_set(c, f->report->device);
+	if (c->set->obs.frame != NULL && !c->closing)
+		c->set->obs.frame(c->set->obs.arg, c, f);
 }
 
 static void
@@ -192,6 +198,8 @@ conn_close(struct conn *c, const char *reason)
 		return;
 	}
 	c->closing = true;
+	if (c->set->obs.closed != NULL)
+		c->set->obs.closed(c->set->obs.arg, c);
 	log_info("tcp %s: closing: %s", c->peer, reason);
 	metric_label_add(c->set->closed, reason, 1);
 	bufferevent_disable(c->bev, EV_READ);
@@ -314,6 +322,41 @@ conn_set_count(const struct conn_set *cs)
 }
 
 void
+conn_set_observe(struct conn_set *cs, const struct conn_observer *obs)
+{
+	if (obs != NULL)
+		cs->obs = *obs;
+	else
+		memset(&cs->obs, 0, sizeof cs->obs);
+}
+
+int
+conn_write(struct conn *c, const void *buf, size_t len)
+{
+	if (c->closing)
+		return -1;
+	return bufferevent_write(c->bev, buf, len) == 0 ? 0 : -1;
+}
+
+const char *
+conn_peer(const struct conn *c)
+{
+	return c->peer;
+}
+
+void
+conn_set_udata(struct conn *c, void *udata)
+{
+	c->udata = udata;
+}
+
+void *
+conn_udata(const struct conn *c)
+{
+	return c->udata;
+}
+
+void
 conn_set_accept(struct conn_set *cs, evutil_socket_t fd,
     const struct sockaddr *sa, int salen)
 {
@@ -359,6 +402,9 @@ conn_free(struct conn *c, const char *reason)
 		if (strcmp(reason, "closed by peer") != 0)
 			metric_label_add(cs->closed, reason, 1);
 	}
+	/* A closing connection told the observer already. */
+	if (!c->closing && cs->obs.closed != NULL)
+		cs->obs.closed(cs->obs.arg, c);
 	if (c->in_map) {
 		writer_offline(cs->w, c->device);
 		map_remove(c);

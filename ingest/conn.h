@@ -18,8 +18,10 @@
 
 struct event_base;
 struct metrics;
+struct session_frame;
 struct sockaddr;
 struct writer;
+struct conn;
 struct conn_set;
 
 struct conn_limits {
@@ -49,6 +51,34 @@ void conn_set_accept(struct conn_set *cs, evutil_socket_t fd,
 
 /* Number of open connections. */
 size_t conn_set_count(const struct conn_set *cs);
+
+/*
+ * Who hears about the peers besides the writer (the downlink).  frame runs
+ * for every frame of a peer, after its reply was queued; closed runs once
+ * per connection when it starts closing (nothing more can be written to
+ * it), before the connection is freed.  Either may be NULL.
+ */
+struct conn_observer {
+	void (*frame)(void *arg, struct conn *c, const struct session_frame *f);
+	void (*closed)(void *arg, struct conn *c);
+	void *arg;
+};
+
+/* Sets the observer (copied); NULL removes it. */
+void conn_set_observe(struct conn_set *cs, const struct conn_observer *obs);
+
+/*
+ * Queues buf[0..len) on c's output.  Returns 0 when the bytes were queued
+ * on an open connection, -1 when c is closing or the queue refused them.
+ */
+int conn_write(struct conn *c, const void *buf, size_t len);
+
+/* The peer's "ip:port" (owned by c). */
+const char *conn_peer(const struct conn *c);
+
+/* A pointer the observer keeps on c (NULL until set); not freed by c. */
+void conn_set_udata(struct conn *c, void *udata);
+void *conn_udata(const struct conn *c);
 
 /*
  * Writes "ip:port" ("[ip6]:port" for IPv6) for sa into buf (size >= 64).

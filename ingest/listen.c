@@ -51,6 +51,8 @@ struct listen {
 	struct session *udp_session;
 	struct metric *datagrams;
 	uint8_t *udp_buf;
+	listen_udp_fn *observe;
+	void *observe_arg;
 };
 
 /* The datagram being handled, for the session callback. */
@@ -114,6 +116,9 @@ on_udp_frame(void *arg, const struct session_frame *f)
 	    sendto(d->l->udp_fd, f->reply->buf, f->reply->len, 0, d->from,
 	    d->fromlen) == -1)
 		log_warn("udp %s: reply not sent: %s", d->peer, strerror(errno));
+	if (d->l->observe != NULL)
+		d->l->observe(d->l->observe_arg, d->l->udp_fd, d->from,
+		    d->fromlen, d->peer, f);
 }
 
 static void
@@ -308,4 +313,11 @@ int
 listen_port(const struct listen *l)
 {
 	return l->port;
+}
+
+void
+listen_observe(struct listen *l, listen_udp_fn *fn, void *arg)
+{
+	l->observe = fn;
+	l->observe_arg = arg;
 }

@@ -3,8 +3,8 @@
  * and writes their reports to Redis streams.
  *
  * main.c parses the flags, wires the pieces together (listener and
- * connections -> sessions -> writer -> outbox -> rconn) and runs the event
- * loop.  On SIGINT or SIGTERM it stops accepting, closes the peers (their
+ * connections -> sessions -> writer -> outbox -> rconn; P:commands ->
+ * downlink -> connections and the UDP socket) and runs the event loop.  On SIGINT or SIGTERM it stops accepting, closes the peers (their
  * devices go offline), gives the outbox a few seconds to reach Redis, and
  * exits 0.  A second signal exits at once.
  */
@@ -16,6 +16,7 @@
 
 #include "ingest/conn.h"
 #include "ingest/decode.h"
+#include "ingest/downlink.h"
 #include "ingest/listen.h"
 #include "ingest/outbox.h"
 #include "ingest/writer.h"
@@ -38,7 +39,7 @@ struct ingest_opts {
 	int64_t idle_timeout;
 	int64_t buffer;
 	int64_t stream_maxlen;
-	int64_t udp_peer_ttl;	/* kept for the downlink */
+	int64_t udp_peer_ttl;
 	int64_t redis_timeout;
 	const char *metrics;
 	bool decode;
@@ -55,6 +56,7 @@ struct ingest {
 	struct rconn *rc;
 	struct conn_set *conns;
 	struct listen *listen;
+	struct downlink *downlink;
 	struct event *sigint, *sigterm, *drain;
 	int64_t drain_deadline;
 	bool stopping;
@@ -137,6 +139,28 @@ on_redis(struct rconn *rc, bool up, const char *reason, void *arg)
 	(void)rc;
 	(void)reason;
 	outbox_connected(ing->outbox, up);
+}
+
+/* ---- Downlink ---- */
+
+static void
+on_tcp_frame(void *arg, struct conn *c, const struct session_frame *f)
+{
+	downlink_tcp_frame(((struct ingest *)arg)->downlink, c, f);
+}
+
+static void
+on_tcp_closed(void *arg, struct conn *c)
+{
+	downlink_tcp_closed(((struct ingest *)arg)->downlink, c);
+}
+
+static void
+on_udp_frame(void *arg, int fd, const struct sockaddr *from,
+    socklen_t fromlen, const char *peer, const struct session_frame *f)
+{
+	downlink_udp_frame(((struct ingest *)arg)->downlink, fd, from, fromlen,
+	    peer, f);
 }
 
 /* ---- Metrics ---- */
@@ -273,6 +297,8 @@ static int
 run(struct ingest *ing)
 {
 	struct conn_limits lim = { (size_t)ing->o.max_frame, (int)ing->o.idle_timeout };
+	struct conn_observer obs = { on_tcp_frame, on_tcp_closed, ing };
+	struct downlink_opts dlo = { 0 };
 	struct metric *latency;
 	char err[CONF_ERR_LEN];
 	int rc = 1;
@@ -295,13 +321,25 @@ run(struct ingest *ing)
 		goto out;
 	}
 	rconn_set_reply_timeout(ing->rc, (int)ing->o.redis_timeout * 1000);
+	dlo.redis = ing->common.redis;
+	dlo.prefix = ing->common.prefix;
+	dlo.udp_peer_ttl = (int)ing->o.udp_peer_ttl;
+	dlo.redis_timeout = (int)ing->o.redis_timeout;
+	ing->downlink = downlink_new(ing->base, &dlo, ing->writer, ing->metrics,
+	    err, sizeof err);
+	if (ing->downlink == NULL) {
+		log_error("--redis: %s", err);
+		goto out;
+	}
 	ing->conns = conn_set_new(ing->base, ing->writer, &lim, ing->metrics);
+	conn_set_observe(ing->conns, &obs);
 	ing->listen = listen_new(ing->base, &ing->o.listen, ing->conns,
 	    ing->writer, (size_t)ing->o.max_frame, ing->metrics, err, sizeof err);
 	if (ing->listen == NULL) {
 		log_error("cannot listen: %s", err);
 		goto out;
 	}
+	listen_observe(ing->listen, on_udp_frame, ing);
 	if (ing->o.metrics != NULL) {
 		struct conf_hostport hp;
 
@@ -325,6 +363,7 @@ run(struct ingest *ing)
 out:
 	listen_free(ing->listen);
 	conn_set_free(ing->conns);
+	downlink_free(ing->downlink);
 	rconn_free(ing->rc);
 	writer_free(ing->writer);
 	outbox_free(ing->outbox);

@@ -35,6 +35,7 @@ struct writer {
 	char *positions_key;
 	char *rejects_key;
 	char *device_prefix;
+	char *results_key;
 	char maxlen[24];
 
 	struct metric *frames;		/* by result */
@@ -62,6 +63,7 @@ writer_new(struct outbox *ob, const char *prefix, int64_t stream_maxlen,
 	w->positions_key = xasprintf("%s:positions", prefix);
 	w->rejects_key = xasprintf("%s:rejects", prefix);
 	w->device_prefix = xasprintf("%s:device:", prefix);
+	w->results_key = xasprintf("%s:command-results", prefix);
 	snprintf(w->maxlen, sizeof w->maxlen, "%" PRId64, stream_maxlen);
 	if (m != NULL) {
 		w->frames = metrics_labelled(m, "geoalarm_ingest_frames_total",
@@ -82,6 +84,7 @@ writer_free(struct writer *w)
 	free(w->positions_key);
 	free(w->rejects_key);
 	free(w->device_prefix);
+	free(w->results_key);
 	free(w);
 }
 
@@ -363,6 +366,53 @@ writer_offline(struct writer *w, const char *device)
 	arg_s(&a, device_key(w, device, key, sizeof key));
 	arg_s(&a, "online");
 	arg_s(&a, "0");
+	encode(&a, cmds, lens, &n);
+	if (n > 0)
+		outbox_push(w->ob, OUTBOX_DEVICE, cmds, lens, n);
+}
+
+void
+writer_result(struct writer *w, const struct writer_result *r)
+{
+	struct args a = { w, 0 };
+	char maxlen[24];
+	char *cmds[1];
+	size_t lens[1];
+	int n = 0;
+
+	snprintf(maxlen, sizeof maxlen, "%d", WRITER_RESULTS_MAXLEN);
+	escape_bytes(w->raw, sizeof w->raw, r->raw != NULL ? r->raw :
+	    (const uint8_t *)"", r->raw != NULL ? r->rawlen : 0);
+	arg_s(&a, "XADD");
+	arg_s(&a, w->results_key);
+	arg_s(&a, "MAXLEN");
+	arg_s(&a, "~");
+	arg_s(&a, maxlen);
+	arg_s(&a, "*");
+	arg_s(&a, "device");
+	arg_s(&a, r->device);
+	arg_s(&a, "command");
+	arg_s(&a, r->command);
+	arg_s(&a, "status");
+	arg_s(&a, r->status);
+	arg_s(&a, "raw");
+	arg_s(&a, w->raw);
+	arg_s(&a, "id");
+	arg_s(&a, r->id);
+	if (r->reason != NULL) {
+		arg_s(&a, "reason");
+		arg_s(&a, r->reason);
+	}
+	if (r->transport != NULL && r->peer != NULL) {
+		arg_s(&a, "transport");
+		arg_s(&a, r->transport);
+		arg_s(&a, "peer");
+		arg_s(&a, r->peer);
+	}
+	if (r->ingest != NULL) {
+		arg_s(&a, "ingest");
+		arg_s(&a, r->ingest);
+	}
 	encode(&a, cmds, lens, &n);
 	if (n > 0)
 		outbox_push(w->ob, OUTBOX_DEVICE, cmds, lens, n);

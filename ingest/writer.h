@@ -5,7 +5,8 @@
  * recv … transport … peer …` plus `HSET P:device:<id> …` (one outbox
  * entry); a frame without a record (login, heartbeat) refreshes the device
  * hash; a rejected frame becomes `XADD P:rejects MAXLEN ~ 100000 * peer …
- * transport … reason … raw …`.  Commands are encoded here (argv with
+ * transport … reason … raw …`; a downlink command's outcome becomes
+ * `XADD P:command-results …`.  Commands are encoded here (argv with
  * explicit lengths, never a format string) and queued in the outbox.
  */
 #ifndef GA_INGEST_WRITER_H
@@ -51,5 +52,28 @@ void writer_reject(struct writer *w, const char *transport, const char *peer,
 
 /* Marks device offline (`HSET P:device:<id> online 0`); id as reported. */
 void writer_offline(struct writer *w, const char *device);
+
+/* MAXLEN of P:command-results. */
+#define WRITER_RESULTS_MAXLEN 100000
+
+/* The outcome of one downlink command; strings borrowed for the call. */
+struct writer_result {
+	const char *device;	/* as the command named it */
+	const char *command;	/* the command's name */
+	const char *status;	/* "sent", "expired" or "unsupported" */
+	const uint8_t *raw;	/* bytes sent (escaped here); NULL: none */
+	size_t rawlen;
+	const char *id;		/* the P:commands entry id */
+	const char *reason;	/* why unsupported; NULL: left out */
+	const char *transport;	/* "tcp"/"udp" when sent; NULL: left out */
+	const char *peer;	/* "ip:port" when sent; NULL: left out */
+	const char *ingest;	/* the ingest process that decided */
+};
+
+/*
+ * Queues `XADD P:command-results MAXLEN ~ 100000 * device … command …
+ * status … raw … id … [reason …] [transport … peer …] ingest …`.
+ */
+void writer_result(struct writer *w, const struct writer_result *r);
 
 #endif

@@ -191,6 +191,35 @@ test_offline_and_odd_device_ids(void **state)
 	assert_string_equal(cmds[0], "HSET|ga:device:ab\\x01 c|online|0");
 }
 
+static void
+test_command_results(void **state)
+{
+	static const uint8_t sent[] = "(0123AV010)\r";
+	struct writer_result ok = {
+		.device = "0123", .command = "engine_stop", .status = "sent",
+		.raw = sent, .rawlen = sizeof sent - 1, .id = "1-0",
+		.transport = "tcp", .peer = "1.2.3.4:5", .ingest = "h:1:2",
+	};
+	struct writer_result refused = {
+		.device = "0123", .command = "arm", .status = "unsupported",
+		.id = "2-0", .reason = "arm: tk103 has no standard form",
+		.ingest = "h:1:2",
+	};
+
+	(void)state;
+	writer_result(w, &ok);
+	writer_result(w, &refused);
+	assert_int_equal(ncmds, 2);
+	assert_string_equal(cmds[0],
+	    "XADD|ga:command-results|MAXLEN|~|100000|*|device|0123|"
+	    "command|engine_stop|status|sent|raw|(0123AV010)\\x0d|id|1-0|"
+	    "transport|tcp|peer|1.2.3.4:5|ingest|h:1:2");
+	assert_string_equal(cmds[1],
+	    "XADD|ga:command-results|MAXLEN|~|100000|*|device|0123|"
+	    "command|arm|status|unsupported|raw||id|2-0|"
+	    "reason|arm: tk103 has no standard form|ingest|h:1:2");
+}
+
 int
 main(void)
 {
@@ -200,6 +229,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_login_refreshes_the_device_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reject_is_escaped_and_cut_at_512, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_and_odd_device_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_results, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("ingest/writer", tests, NULL, NULL);
