@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Redis side of `make bench` (stdlib only): what a shell script cannot do
+cheaply with redis-cli.
+
+  bench_redis.py SOCK load-fences PREFIX FILE.geojson
+      HSET PREFIX:fences id feature for every feature (the fence store
+      contract), then INCR PREFIX:fences:version, PUBLISH PREFIX:control fences.
+  bench_redis.py SOCK xlen KEY
+  bench_redis.py SOCK wait-xlen KEY N TIMEOUT
+      waits until XLEN KEY >= N, or TIMEOUT s, or no growth for 3 s;
+      prints the final length.
+  bench_redis.py SOCK stream-window KEY
+      prints "LEN FIRST_MS LAST_MS" (ids are the server's XADD times).
+  bench_redis.py SOCK engine-rate PREFIX GROUP N MAXSEC
+      polls XINFO GROUPS every 20 ms and prints "POS_PER_S ALERTS_PER_S DONE":
+      positions acknowledged per second, from the first batch the engine
+      took (so its start-up and fence loading are not counted) until it has
+      acknowledged N entries or MAXSEC have passed.
+  bench_redis.py SOCK wait-group PREFIX GROUP TIMEOUT
+      waits until the consumer group exists on PREFIX:positions.
+  bench_redis.py SOCK reset-engine PREFIX GROUP
+      destroys the group and deletes the engine's state and alerts, so the
+      engine can run again over the same stream.
+  bench_redis.py SOCK flushall
+"""
+import json
+import socket
+import sys
+import time
+
+
+class Resp:
+    """Minimal RESP2 client on a unix socket."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(30)
+        self.s.connect(path)
+        self.buf = b""
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            d = self.s.recv(1 << 16)
+            if not d:
+                raise ConnectionError("redis closed the connection")
+            self.buf += d
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _read(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t in (b"+", b"-"):
+            if t == b"-":
+                raise RuntimeError(rest.decode())
+            return rest.decode()
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self.buf += self.s.recv(1 << 16)
+            v, self.buf = self.buf[:n], self.buf[n + 2:]
+            return v.decode("latin-1")
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise ConnectionError("bad reply %r" % line)
+
+    @staticmethod
+    def _enc(args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        return b"".join(out)
+
+    def pipeline(self, cmds):
+        self.s.sendall(b"".join(self._enc(c) for c in cmds))
+        return [self._read() for _ in cmds]
+
+    def cmd(self, *args):
+        return self.pipeline([args])[0]
+
+
+def load_fences(r, prefix, path):
+    with open(path) as f:
+        fc = json.load(f)
+    feats = fc["features"] if fc.get("type") == "FeatureCollection" else [fc]
+    cmds = []
+    for feat in feats:
+        fid = feat.get("id", feat.get("properties", {}).get("id"))
+        cmds.append(("HSET", prefix + ":fences", str(fid),
+                     json.dumps(feat, separators=(",", ":"))))
+    for i in range(0, len(cmds), 1000):
+        r.pipeline(cmds[i:i + 1000])
+    r.cmd("INCR", prefix + ":fences:version")
+    r.cmd("PUBLISH", prefix + ":control", "fences")
+    print(len(cmds))
+
+
+def wait_xlen(r, key, n, timeout):
+    deadline = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
+    while True:
+        cur = r.cmd("XLEN", key)
+        now = time.monotonic()
+        if cur != last:
+            last, since = cur, now
+        if cur >= n or now >= deadline or now - since > 3:
+            print(cur)
+            return
+        time.sleep(0.05)
+
+
+def stream_window(r, key):
+    n = r.cmd("XLEN", key)
+    first = r.cmd("XRANGE", key, "-", "+", "COUNT", 1)
+    last = r.cmd("XREVRANGE", key, "+", "-", "COUNT", 1)
+    ms = lambda e: int(e[0][0].split("-")[0]) if e else 0
+    print(n, ms(first), ms(last))
+
+
+def group_info(r, prefix, group):
+    for g in r.cmd("XINFO", "GROUPS", prefix + ":positions") or []:
+        d = dict(zip(g[0::2], g[1::2]))
+        if d.get("name") == group:
+            read = d.get("entries-read") or 0
+            return read - d.get("pending", 0)
+    return 0
+
+
+def engine_rate(r, prefix, group, n, maxsec):
+    start = time.monotonic()
+    t1 = None
+    while True:
+        done = group_info(r, prefix, group)
+        alerts = r.cmd("XLEN", prefix + ":alerts")
+        now = time.monotonic()
+        if t1 is None and done > 0:
+            t1, d1, a1 = now, done, alerts
+        if t1 is not None and (done >= n or now - t1 >= maxsec):
+            break
+        if t1 is None and now - start >= maxsec:
+            print("0 0 0")
+            return
+        time.sleep(0.02)
+    dt = max(now - t1, 1e-3)
+    print("%.0f %.0f %d" % ((done - d1) / dt, (alerts - a1) / dt, done))
+
+
+def main(argv):
+    r = Resp(argv[1])
+    op = argv[2]
+    if op == "load-fences":
+        load_fences(r, argv[3], argv[4])
+    elif op == "xlen":
+        print(r.cmd("XLEN", argv[3]))
+    elif op == "wait-xlen":
+        wait_xlen(r, argv[3], int(argv[4]), float(argv[5]))
+    elif op == "stream-window":
+        stream_window(r, argv[3])
+    elif op == "engine-rate":
+        engine_rate(r, argv[3], argv[4], int(argv[5]), float(argv[6]))
+    elif op == "wait-group":
+        deadline = time.monotonic() + float(argv[5])
+        while True:
+            try:
+                groups = r.cmd("XINFO", "GROUPS", argv[3] + ":positions") or []
+            except RuntimeError:
+                groups = []
+            if any(dict(zip(g[0::2], g[1::2])).get("name") == argv[4] for g in groups):
+                return
+            if time.monotonic() >= deadline:
+                sys.exit("bench_redis.py: no group %s after %s s" % (argv[4], argv[5]))
+            time.sleep(0.05)
+    elif op == "reset-engine":
+        p = argv[3]
+        try:
+            r.cmd("XGROUP", "DESTROY", p + ":positions", argv[4])
+        except RuntimeError:
+            pass
+        r.cmd("DEL", p + ":state", p + ":alerts", p + ":errors")
+    elif op == "flushall":
+        r.cmd("FLUSHALL")
+    else:
+        sys.exit("bench_redis.py: unknown operation " + op)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
