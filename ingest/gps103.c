@@ -5,9 +5,10 @@
  *
  * It turns one frame into a report, a reply and a photo-part description.
  * Framing, protocol detection and photo assembly (which needs state per
- * connection) are the session's.  Parsers are small and hand-written: the
- * decoder is on the hot path (millions of messages a second), so no
- * sscanf, strtod or regex, and it never reads outside frame[0..len).
+ * connection) are the session's.  Numbers are read by parse.h under the
+ * limits of the read_* helpers below: the decoder is on the hot path
+ * (millions of messages a second), so no sscanf, strtod or regex, and it
+ * never reads outside frame[0..len).
  */
 #include "ingest/gps103.h"
 
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ingest/parse.h"
 #include "lib/clock.h"
 #include "lib/escape.h"
 
@@ -29,11 +31,6 @@ struct fld {
 
 #define KNOTS_TO_KMH 1.852
 #define MS_PER_HOUR  3600000LL
-
-static const double pow10_tab[] = {
-	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
-	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
-};
 
 /* ================================================================
  * Errors
@@ -82,18 +79,6 @@ is_space(char c)
 	return c == '\r' || c == '\n' || c == ' ' || c == '\t' || c == '\0';
 }
 
-static inline int
-hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Two digits already known to be digits. */
 static inline int
 d2(const char *p)
@@ -132,58 +117,34 @@ fld_dashes(const struct fld *f)
 	return true;
 }
 
+/*
+ * The read_* functions take a whole field p[0..n) and add this protocol's
+ * limits to the readers of parse.h: a field longer than 18 decimal or 15
+ * hex digits is rejected rather than saturated, and a number needs a digit
+ * before its '.'.
+ */
+
 /* Parses "d+" (at most 18 digits). */
 static bool
-parse_uint(const char *p, size_t n, uint64_t *v)
+read_uint(const char *p, size_t n, uint64_t *v)
 {
-	uint64_t x = 0;
-
-	if (n == 0 || n > 18)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (!is_digit(p[i]))
-			return false;
-		x = x * 10 + (uint64_t)(p[i] - '0');
-	}
-	*v = x;
-	return true;
+	return n <= 18 && parse_uint_all(p, p + n, v);
 }
 
 /* Parses "[-+]?d+" (at most 18 digits). */
 static bool
-parse_int(const char *p, size_t n, int64_t *v)
+read_int(const char *p, size_t n, int64_t *v)
 {
-	uint64_t x;
-	bool neg = false;
+	size_t sign = n > 0 && (p[0] == '-' || p[0] == '+');
 
-	if (n > 0 && (p[0] == '-' || p[0] == '+')) {
-		neg = p[0] == '-';
-		p++;
-		n--;
-	}
-	if (!parse_uint(p, n, &x))
-		return false;
-	*v = neg ? -(int64_t)x : (int64_t)x;
-	return true;
+	return n - sign <= 18 && parse_int_all(p, p + n, v);
 }
 
 /* Parses "x+" (at most 15 hex digits). */
 static bool
-parse_hex(const char *p, size_t n, uint64_t *v)
+read_hex(const char *p, size_t n, uint64_t *v)
 {
-	uint64_t x = 0;
-
-	if (n == 0 || n > 15)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		int h = hex_val(p[i]);
-
-		if (h < 0)
-			return false;
-		x = x * 16 + (uint64_t)h;
-	}
-	*v = x;
-	return true;
+	return n <= 15 && parse_hex_all(p, p + n, v);
 }
 
 #define NUM_SIGN	1	/* a leading '-' or '+' is allowed */
@@ -194,56 +155,41 @@ parse_hex(const char *p, size_t n, uint64_t *v)
  * decimals.  *decimals gets the number of decimals written (for printing).
  */
 static bool
-parse_num(const char *p, size_t n, int flags, double *v, int *decimals)
+read_num(const char *p, size_t n, int flags, double *v, int *decimals)
 {
-	uint64_t ip = 0, fp = 0;
-	size_t i = 0, ni = 0, nf = 0;
-	bool neg = false, dot = false;
-	double x;
+	struct parse_number x;
+	size_t sign = 0;
+	double d;
 
-	if ((flags & NUM_SIGN) && n > 0 && (p[0] == '-' || p[0] == '+')) {
-		neg = p[0] == '-';
-		i++;
-	}
-	for (; i < n && is_digit(p[i]); i++, ni++)
-		ip = ip * 10 + (uint64_t)(p[i] - '0');
-	if (i < n && p[i] == '.') {
-		dot = true;
-		for (i++; i < n && is_digit(p[i]); i++, nf++)
-			fp = fp * 10 + (uint64_t)(p[i] - '0');
-	}
-	if (i != n || ni == 0 || ni > 15 || nf > 18)
+	if ((flags & NUM_SIGN) && n > 0 && (p[0] == '-' || p[0] == '+'))
+		sign = 1;
+	if (n == sign || parse_number_scan(p + sign, p + n, &x) != n - sign ||
+	    x.nint == 0 || x.nint > 15 || x.nfrac > 18)
 		return false;
-	if ((flags & NUM_NEEDFRAC) && (!dot || nf == 0))
+	if ((flags & NUM_NEEDFRAC) && x.nfrac == 0)
 		return false;
-	x = (double)ip + (nf > 0 ? (double)fp / pow10_tab[nf] : 0.0);
-	*v = neg ? -x : x;
+	d = parse_number_value(&x);
+	*v = sign == 1 && p[0] == '-' ? -d : d;
 	if (decimals != NULL)
-		*decimals = nf > 9 ? 9 : (int)nf;
+		*decimals = x.nfrac > 9 ? 9 : (int)x.nfrac;
 	return true;
 }
 
 /*
  * Parses a "dddmm.mmmm" coordinate: the last two digits before the point
  * and the decimals are minutes, whatever precedes them degrees (possibly
- * none: "31.50000" is 0 deg 31.5 min).  4, 5 or any number of decimals.
+ * none: "31.50000" is 0 deg 31.5 min).  1 to 6 digits before the point,
+ * 1 to 12 after it.
  */
 static bool
-parse_dm(const char *p, size_t n, double *deg)
+read_dm(const char *p, size_t n, double *deg)
 {
-	uint64_t ip = 0, fp = 0;
-	size_t i = 0, nf = 0;
+	struct parse_number x;
 
-	for (; i < n && is_digit(p[i]); i++)
-		ip = ip * 10 + (uint64_t)(p[i] - '0');
-	if (i == 0 || i > 6 || i >= n || p[i] != '.')
+	if (n == 0 || parse_number_scan(p, p + n, &x) != n || x.nint == 0 ||
+	    x.nint > 6 || x.nfrac == 0 || x.nfrac > 12)
 		return false;
-	for (i++; i < n && is_digit(p[i]); i++, nf++)
-		fp = fp * 10 + (uint64_t)(p[i] - '0');
-	if (i != n || nf == 0 || nf > 12)
-		return false;
-	*deg = (double)(ip / 100) +
-	    ((double)(ip % 100) + (double)fp / pow10_tab[nf]) / 60.0;
+	*deg = parse_number_ddmm(&x);
 	return true;
 }
 
@@ -300,7 +246,7 @@ struct local_dt {
  * other digit strings, a zero date) and -1 when it is not a date at all.
  */
 static int
-parse_local(const struct fld *f, struct local_dt *dt)
+read_local(const struct fld *f, struct local_dt *dt)
 {
 	const char *p = f->p, *e = f->p + f->n;
 	int v[5];
@@ -346,7 +292,7 @@ parse_local(const struct fld *f, struct local_dt *dt)
  * no UTC time), -1 for anything else.
  */
 static int
-parse_utc(const struct fld *f, int *h, int *mi, int *s)
+read_utc(const struct fld *f, int *h, int *mi, int *s)
 {
 	double unused;
 
@@ -362,7 +308,7 @@ parse_utc(const struct fld *f, int *h, int *mi, int *s)
 			return 1;
 		return 0;
 	}
-	return parse_num(f->p, f->n, 0, &unused, NULL) ? 0 : -1;
+	return read_num(f->p, f->n, 0, &unused, NULL) ? 0 : -1;
 }
 
 /*
@@ -445,7 +391,7 @@ apply_keyword(const struct fld *kw, const struct fld *imei,
 		return;
 	if (kw->n >= 2 && memcmp(kw->p, "T:", 2) == 0) {
 		r->alarms |= REPORT_ALARM_TEMPERATURE;
-		if (parse_num(kw->p + 2, kw->n - 2, NUM_SIGN, &v, &dec)) {
+		if (read_num(kw->p + 2, kw->n - 2, NUM_SIGN, &v, &dec)) {
 			pd->has_temp = true;
 			pd->temp = v;
 			pd->temp_dec = dec;
@@ -455,7 +401,7 @@ apply_keyword(const struct fld *kw, const struct fld *imei,
 	if (kw->n >= 3 && memcmp(kw->p, "oil", 3) == 0) {
 		r->alarms |= REPORT_ALARM_FUEL_LEAK;
 		if (kw->n > 4 && kw->p[3] == ' ' &&
-		    parse_num(kw->p + 4, kw->n - 4, 0, &v, &dec))
+		    read_num(kw->p + 4, kw->n - 4, 0, &v, &dec))
 			report_add_num(r, "fuel", v, dec);
 		return;
 	}
@@ -464,7 +410,7 @@ apply_keyword(const struct fld *kw, const struct fld *imei,
 		return;
 	}
 	if (kw->n > 2 && memcmp(kw->p, "vt", 2) == 0 &&
-	    parse_uint(kw->p + 2, kw->n - 2, &n)) {
+	    read_uint(kw->p + 2, kw->n - 2, &n)) {
 		/* The packet index is a u16: more packets cannot be sent. */
 		if (n > 0 && n <= 65536)
 			part->announce = (int)n;
@@ -491,10 +437,10 @@ add_phone(struct report *r, const struct fld *f)
 
 /* "nn.nn%" (fuel levels): the number, or false without the '%'. */
 static bool
-parse_pct(const struct fld *f, double *v, int *dec)
+read_pct(const struct fld *f, double *v, int *dec)
 {
 	return f->n > 1 && f->p[f->n - 1] == '%' &&
-	    parse_num(f->p, f->n - 1, 0, v, dec);
+	    read_num(f->p, f->n - 1, 0, v, dec);
 }
 
 static int
@@ -503,8 +449,8 @@ decode_l(const struct fld *f, int nf, struct report *r)
 	uint64_t lac, cid;
 
 	/* "L,,,LAC,,CID,,,": LAC and CID in hex, the block may be absent. */
-	if (nf > 9 && parse_hex(f[7].p, f[7].n, &lac) &&
-	    parse_hex(f[9].p, f[9].n, &cid)) {
+	if (nf > 9 && read_hex(f[7].p, f[7].n, &lac) &&
+	    read_hex(f[9].p, f[9].n, &cid)) {
 		report_add_int(r, "lac", (int64_t)lac);
 		report_add_int(r, "cid", (int64_t)cid);
 	}
@@ -520,7 +466,7 @@ decode_tail(const struct fld *f, int nf, bool dtc, struct report *r,
 	double v;
 	int dec;
 
-	if (nf > 13 && parse_num(f[13].p, f[13].n, NUM_SIGN, &v, &dec))
+	if (nf > 13 && read_num(f[13].p, f[13].n, NUM_SIGN, &v, &dec))
 		report_add_num(r, "altitude", v, dec);
 	if (nf > 14 && f[14].n == 1 && (f[14].p[0] == '0' || f[14].p[0] == '1'))
 		pd->ignition = f[14].p[0] == '1';
@@ -528,15 +474,15 @@ decode_tail(const struct fld *f, int nf, bool dtc, struct report *r,
 		report_add_bool(r, "ignition", pd->ignition == 1);
 	if (nf > 15 && f[15].n == 1 && (f[15].p[0] == '0' || f[15].p[0] == '1'))
 		report_add_bool(r, "door", f[15].p[0] == '1');
-	if (nf > 16 && parse_pct(&f[16], &v, &dec))
+	if (nf > 16 && read_pct(&f[16], &v, &dec))
 		report_add_num(r, "fuel1", v, dec);
 	if (nf > 17) {
-		if (parse_pct(&f[17], &v, &dec))
+		if (read_pct(&f[17], &v, &dec))
 			report_add_num(r, "fuel2", v, dec);
 		else if (dtc && f[17].n > 0)
 			report_add_str(r, "dtcs", f[17].p, f[17].n);
 	}
-	if (nf > 18 && parse_num(f[18].p, f[18].n, NUM_SIGN, &v, &dec)) {
+	if (nf > 18 && read_num(f[18].p, f[18].n, NUM_SIGN, &v, &dec)) {
 		pd->has_temp = true;
 		pd->temp = v;
 		pd->temp_dec = dec;
@@ -557,9 +503,9 @@ decode_f(const struct fld *f, int nf, struct report *r, struct pending *pd,
 	if (nf < 10)
 		return fail(err, errlen, "gps103: F report cut short "
 		    "(%d fields)", nf);
-	if ((loc = parse_local(&f[2], &dt)) < 0)
+	if ((loc = read_local(&f[2], &dt)) < 0)
 		return bad(err, errlen, "date", &f[2]);
-	if ((utc = parse_utc(&f[5], &uh, &um, &us)) < 0)
+	if ((utc = read_utc(&f[5], &uh, &um, &us)) < 0)
 		return bad(err, errlen, "utc time", &f[5]);
 	if (f[6].n != 1 || (f[6].p[0] != 'A' && f[6].p[0] != 'V'))
 		return bad(err, errlen, "validity", &f[6]);
@@ -574,9 +520,9 @@ decode_f(const struct fld *f, int nf, struct report *r, struct pending *pd,
 		lat = &f[7], ns = &f[8], lon = &f[9];
 		ew = nf > 10 ? &f[10] : NULL;
 	}
-	if (!parse_dm(lat->p, lat->n, &r->lat) || r->lat > 90)
+	if (!read_dm(lat->p, lat->n, &r->lat) || r->lat > 90)
 		return bad(err, errlen, "latitude", lat);
-	if (!parse_dm(lon->p, lon->n, &r->lon) || r->lon > 180)
+	if (!read_dm(lon->p, lon->n, &r->lon) || r->lon > 180)
 		return bad(err, errlen, "longitude", lon);
 	if (ns->n > 1 || (ns->n == 1 && ns->p[0] != 'N' && ns->p[0] != 'S'))
 		return bad(err, errlen, "latitude hemisphere", ns);
@@ -591,13 +537,13 @@ decode_f(const struct fld *f, int nf, struct report *r, struct pending *pd,
 	r->valid = f[6].p[0] == 'A';
 
 	if (nf > 11 && f[11].n > 0) {
-		if (!parse_num(f[11].p, f[11].n, 0, &v, NULL))
+		if (!read_num(f[11].p, f[11].n, 0, &v, NULL))
 			return bad(err, errlen, "speed", &f[11]);
 		r->has_speed = true;
 		r->speed = v * KNOTS_TO_KMH;
 	}
 	if (nf > 12 && f[12].n > 0) {
-		if (!parse_num(f[12].p, f[12].n, 0, &v, NULL) || v > 360)
+		if (!read_num(f[12].p, f[12].n, 0, &v, NULL) || v > 360)
 			return bad(err, errlen, "course", &f[12]);
 		r->has_course = true;
 		r->course = v;
@@ -728,43 +674,43 @@ decode_obd(const char *s, size_t n, struct report *r, char *err,
 	    d2(t + 6) > 23 || d2(t + 8) > 59 || d2(t + 10) > 60)
 		return bad(err, errlen, "OBD time", &f[2]);
 	/* Speed, load, throttle, rpm and battery are required (as Traccar). */
-	if (!parse_uint(f[7].p, f[7].n, &u))
+	if (!read_uint(f[7].p, f[7].n, &u))
 		return obd_bad(err, errlen, "speed", &f[7]);
 	if (f[8].n < 2 || f[8].p[f[8].n - 1] != '%' ||
-	    !parse_num(f[8].p, f[8].n - 1, 0, &v, NULL))
+	    !read_num(f[8].p, f[8].n - 1, 0, &v, NULL))
 		return obd_bad(err, errlen, "engine load", &f[8]);
 	if (f[10].n < 2 || f[10].p[f[10].n - 1] != '%' ||
-	    !parse_num(f[10].p, f[10].n - 1, 0, &v, NULL))
+	    !read_num(f[10].p, f[10].n - 1, 0, &v, NULL))
 		return obd_bad(err, errlen, "throttle", &f[10]);
-	if (!parse_uint(f[11].p, f[11].n, &u))
+	if (!read_uint(f[11].p, f[11].n, &u))
 		return obd_bad(err, errlen, "rpm", &f[11]);
-	if (!parse_num(f[12].p, f[12].n, NUM_NEEDFRAC, &v, NULL))
+	if (!read_num(f[12].p, f[12].n, NUM_NEEDFRAC, &v, NULL))
 		return obd_bad(err, errlen, "battery", &f[12]);
 
 	r->has_time = true;
 	r->time_ms = clock_timegm(2000 + d2(t), d2(t + 2), d2(t + 4),
 	    d2(t + 6), d2(t + 8), d2(t + 10));
-	if (parse_uint(f[3].p, f[3].n, &u))
+	if (read_uint(f[3].p, f[3].n, &u))
 		report_add_int(r, "odometer", (int64_t)u);
-	if (parse_num(f[5].p, f[5].n, 0, &v, &dec))
+	if (read_num(f[5].p, f[5].n, 0, &v, &dec))
 		report_add_num(r, "fuel_consumption", v, dec);
-	if (parse_uint(f[6].p, f[6].n, &u))
+	if (read_uint(f[6].p, f[6].n, &u))
 		report_add_int(r, "hours", (int64_t)u * MS_PER_HOUR);
-	parse_uint(f[7].p, f[7].n, &u);
+	read_uint(f[7].p, f[7].n, &u);
 	report_add_int(r, "obd_speed", (int64_t)u);
-	parse_num(f[8].p, f[8].n - 1, 0, &v, &dec);
+	read_num(f[8].p, f[8].n - 1, 0, &v, &dec);
 	report_add_num(r, "engine_load", v, dec);
 	/* Coolant: "+88", "064", "0"; a bare sign or nothing is absent. */
-	if (parse_int(f[9].p, f[9].n, &i))
+	if (read_int(f[9].p, f[9].n, &i))
 		report_add_int(r, "coolant_temp", i);
 	else if (f[9].n > 1 || (f[9].n == 1 && f[9].p[0] != '+' &&
 	    f[9].p[0] != '-'))
 		return bad(err, errlen, "OBD coolant temperature", &f[9]);
-	parse_num(f[10].p, f[10].n - 1, 0, &v, &dec);
+	read_num(f[10].p, f[10].n - 1, 0, &v, &dec);
 	report_add_num(r, "throttle", v, dec);
-	parse_uint(f[11].p, f[11].n, &u);
+	read_uint(f[11].p, f[11].n, &u);
 	report_add_int(r, "rpm", (int64_t)u);
-	parse_num(f[12].p, f[12].n, 0, &v, &dec);
+	read_num(f[12].p, f[12].n, 0, &v, &dec);
 	report_add_num(r, "battery", v, dec);
 	if (nf > 13)
 		obd_dtcs(&f[13], r);
@@ -797,7 +743,7 @@ decode_alt(const char *s, size_t n, struct report *r, char *err,
 		return fail(err, errlen, "gps103: `*` report cut short "
 		    "(%d fields)", nf);
 	if (!fld_dashes(&f[4]) && f[4].n > 0 &&
-	    !parse_num(f[4].p, f[4].n, NUM_SIGN, &sv, &svdec))
+	    !read_num(f[4].p, f[4].n, NUM_SIGN, &sv, &svdec))
 		return bad(err, errlen, "sensor voltage", &f[4]);
 	t = f[5].p;
 	if (!hms_ok(&f[5]) || d2(t) > 23 || d2(t + 2) > 59 || d2(t + 4) > 60)
@@ -806,25 +752,25 @@ decode_alt(const char *s, size_t n, struct report *r, char *err,
 	if (!hms_ok(&f[6]) || d2(d) < 1 || d2(d) > 31 || d2(d + 2) < 1 ||
 	    d2(d + 2) > 12)
 		return bad(err, errlen, "date", &f[6]);
-	if (!parse_uint(f[7].p, f[7].n, &rssi))
+	if (!read_uint(f[7].p, f[7].n, &rssi))
 		return bad(err, errlen, "rssi", &f[7]);
-	if (f[8].n != 1 || !parse_uint(f[8].p, 1, &gps))
+	if (f[8].n != 1 || !read_uint(f[8].p, 1, &gps))
 		return bad(err, errlen, "gps state", &f[8]);
-	if (!parse_num(f[9].p, f[9].n, NUM_SIGN | NUM_NEEDFRAC, &r->lat, NULL) ||
+	if (!read_num(f[9].p, f[9].n, NUM_SIGN | NUM_NEEDFRAC, &r->lat, NULL) ||
 	    r->lat < -90 || r->lat > 90)
 		return bad(err, errlen, "latitude", &f[9]);
-	if (!parse_num(f[10].p, f[10].n, NUM_SIGN | NUM_NEEDFRAC, &r->lon,
+	if (!read_num(f[10].p, f[10].n, NUM_SIGN | NUM_NEEDFRAC, &r->lon,
 	    NULL) || r->lon < -180 || r->lon > 180)
 		return bad(err, errlen, "longitude", &f[10]);
-	if (!parse_uint(f[11].p, f[11].n, &speed))
+	if (!read_uint(f[11].p, f[11].n, &speed))
 		return bad(err, errlen, "speed", &f[11]);
-	if (!parse_uint(f[12].p, f[12].n, &course) || course > 360)
+	if (!read_uint(f[12].p, f[12].n, &course) || course > 360)
 		return bad(err, errlen, "course", &f[12]);
-	if (!parse_int(f[13].p, f[13].n, &alt))
+	if (!read_int(f[13].p, f[13].n, &alt))
 		return bad(err, errlen, "altitude", &f[13]);
-	if (!parse_num(f[14].p, f[14].n, NUM_NEEDFRAC, &hdop, &hdec))
+	if (!read_num(f[14].p, f[14].n, NUM_NEEDFRAC, &hdop, &hdec))
 		return bad(err, errlen, "hdop", &f[14]);
-	if (!parse_uint(f[15].p, f[15].n, &sat))
+	if (!read_uint(f[15].p, f[15].n, &sat))
 		return bad(err, errlen, "satellites", &f[15]);
 	if (f[16].n != 1 || (f[16].p[0] != '0' && f[16].p[0] != '1'))
 		return bad(err, errlen, "ignition", &f[16]);
@@ -869,18 +815,16 @@ decode_photo(const char *hex, size_t n, struct gps103_photo_part *part,
     char *err, size_t errlen)
 {
 	struct fld f = { hex, n };
+	uint8_t idx[2];
+	uint64_t any;
 
 	/* 2 bytes index, 2 ignored, the JPEG bytes, 2 ignored: 12 hex digits
 	 * at least, and whole bytes. */
-	if (n < 12 || n % 2 != 0)
+	if (n < 12 || n % 2 != 0 || parse_hex(hex, hex + n, &any) != n)
 		return bad(err, errlen, "photo packet", &f);
-	for (size_t i = 0; i < n; i++) {
-		if (hex_val(hex[i]) < 0)
-			return bad(err, errlen, "photo packet", &f);
-	}
+	parse_hexbytes(hex, hex + 4, idx, sizeof idx);
 	part->data = true;
-	part->index = (unsigned)(hex_val(hex[0]) << 4 | hex_val(hex[1])) |
-	    (unsigned)(hex_val(hex[2]) << 4 | hex_val(hex[3])) << 8;
+	part->index = (unsigned)idx[0] | (unsigned)idx[1] << 8;
 	part->hex = hex + 8;
 	part->hexlen = n - 12;
 	return REPORT_NONE;

@@ -7,25 +7,10 @@
  */
 #include "ingest/parse.h"
 
-static const double pow10_table[19] = {
+const double parse_pow10[PARSE_FRAC_MAX + 1] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
 	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
 };
-
-/* Fraction digits kept; more would overflow the uint64_t accumulator. */
-#define FRAC_MAX 18
-
-int
-parse_hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 bool
 parse_digits(const char *p, const char *end, size_t n, int *v)
@@ -43,29 +28,6 @@ parse_digits(const char *p, const char *end, size_t n, int *v)
 	}
 	*v = x;
 	return true;
-}
-
-size_t
-parse_uint(const char *p, const char *end, uint64_t *v)
-{
-	const char *q = p;
-	uint64_t x = 0;
-
-	while (q < end) {
-		unsigned d = (unsigned)(unsigned char)*q - '0';
-
-		if (d > 9)
-			break;
-		if (x > (UINT64_MAX - d) / 10)
-			x = UINT64_MAX;
-		else
-			x = x * 10 + d;
-		q++;
-	}
-	if (q == p)
-		return 0;
-	*v = x;
-	return (size_t)(q - p);
 }
 
 size_t
@@ -103,57 +65,73 @@ parse_hex(const char *p, const char *end, uint64_t *v)
 	return (size_t)(q - p);
 }
 
-/*
- * Reads "digits[.digits]" without a sign: the integer part (saturating),
- * the fraction digits (at most FRAC_MAX kept) and how many were kept.
- * Returns the bytes consumed, 0 when there is no digit at all.
- */
-static size_t
-scan_number(const char *p, const char *end, uint64_t *ip, size_t *nint,
-    uint64_t *fp, size_t *nfrac)
+bool
+parse_uint_all(const char *p, const char *end, uint64_t *v)
 {
-	const char *q = p;
-	size_t ni = 0, nf = 0;
-	uint64_t i = 0, f = 0;
+	uint64_t x;
+	size_t n = parse_uint(p, end, &x);
 
-	ni = parse_uint(q, end, &i);
-	q += ni;
-	if (q < end && *q == '.') {
-		const char *r = q + 1;
+	if (n == 0 || n != (size_t)(end - p))
+		return false;
+	*v = x;
+	return true;
+}
 
-		while (r < end && (unsigned)(unsigned char)*r - '0' <= 9) {
-			if (nf < FRAC_MAX) {
-				f = f * 10 + (uint64_t)(*r - '0');
-				nf++;
-			}
-			r++;
-		}
-		/* A lone '.' with no digit on either side is not a number. */
-		if (ni > 0 || r > q + 1)
-			q = r;
+bool
+parse_int_all(const char *p, const char *end, int64_t *v)
+{
+	int64_t x;
+	size_t n = parse_int(p, end, &x);
+
+	if (n == 0 || n != (size_t)(end - p))
+		return false;
+	*v = x;
+	return true;
+}
+
+bool
+parse_hex_all(const char *p, const char *end, uint64_t *v)
+{
+	uint64_t x;
+	size_t n = parse_hex(p, end, &x);
+
+	if (n == 0 || n != (size_t)(end - p))
+		return false;
+	*v = x;
+	return true;
+}
+
+long
+parse_hexbytes(const char *p, const char *end, uint8_t *out, size_t max)
+{
+	size_t n = 0;
+
+	if ((end - p) % 2 != 0)
+		return -1;
+	for (; p < end && n < max; p += 2) {
+		int hi = parse_hexdigit((unsigned char)p[0]);
+		int lo = parse_hexdigit((unsigned char)p[1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[n++] = (uint8_t)(hi << 4 | lo);
 	}
-	if (q == p)
-		return 0;
-	*ip = i;
-	*nint = ni;
-	*fp = f;
-	*nfrac = nf;
-	return (size_t)(q - p);
+	return (long)n;
 }
 
 size_t
 parse_decimal(const char *p, const char *end, double *v)
 {
+	struct parse_number x;
 	const char *q = p;
 	bool neg = false;
-	uint64_t ip, fp;
-	size_t ni, nf, n;
+	size_t n;
 
 	if (q < end && (*q == '-' || *q == '+'))
 		neg = *q++ == '-';
-	if ((n = scan_number(q, end, &ip, &ni, &fp, &nf)) == 0)
+	if ((n = parse_number_scan(q, end, &x)) == 0)
 		return 0;
-	*v = (double)ip + (double)fp / pow10_table[nf];
+	*v = parse_number_value(&x);
 	if (neg)
 		*v = -*v;
 	return (size_t)(q - p) + n;
@@ -162,12 +140,11 @@ parse_decimal(const char *p, const char *end, double *v)
 size_t
 parse_ddmm(const char *p, const char *end, double *deg)
 {
-	uint64_t ip, fp;
-	size_t ni, nf, n;
+	struct parse_number x;
+	size_t n;
 
-	if ((n = scan_number(p, end, &ip, &ni, &fp, &nf)) == 0 || ni > 18)
+	if ((n = parse_number_scan(p, end, &x)) == 0 || x.nint > 18)
 		return 0;
-	*deg = (double)(ip / 100) +
-	    ((double)(ip % 100) + (double)fp / pow10_table[nf]) / 60.0;
+	*deg = parse_number_ddmm(&x);
 	return n;
 }

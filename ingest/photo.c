@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ingest/parse.h"
 #include "lib/xmalloc.h"
 
 struct photo {
@@ -41,18 +42,6 @@ photo_free(struct photo *p)
 	free(p);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 photo_add(struct photo *p, unsigned index, const char *hex, size_t hexlen,
     char *err, size_t errlen)
@@ -79,15 +68,9 @@ photo_add(struct photo *p, unsigned index, const char *hex, size_t hexlen,
 		p->buf = xrealloc(p->buf, size);
 		p->size = size;
 	}
-	for (size_t i = 0; i < n; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			snprintf(err, errlen, "photo packet %u: bad hex digit",
-			    index);
-			return -1;
-		}
-		p->buf[p->len + i] = (uint8_t)(hi << 4 | lo);
+	if (parse_hexbytes(hex, hex + hexlen, p->buf + p->len, n) != (long)n) {
+		snprintf(err, errlen, "photo packet %u: bad hex digit", index);
+		return -1;
 	}
 	p->len += n;
 	return index + 1 >= (unsigned)p->packets ? 1 : 0;

@@ -311,6 +311,12 @@ session_datagram(struct session *s, const uint8_t *buf, size_t len,
 	size_t n = len;
 	enum session_proto proto;
 
+	/*
+	 * One session serves every UDP peer, so a datagram stands for itself:
+	 * the id of the previous datagram (another device, maybe) must not
+	 * be credited to this one.
+	 */
+	s->device[0] = '\0';
 	while (n > 0 && (buf[n - 1] == '\r' || buf[n - 1] == '\n'))
 		n--;
 	if (len > s->max_frame) {

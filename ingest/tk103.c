@@ -5,8 +5,8 @@
  * code and body by the rule of section 2.2; the command code (never a
  * substring search) then picks the body parser: the fixed-width GPS block
  * of 2.3, the comma-separated GPS fields of the ZC/DW firmware, cell and
- * WiFi lists, the ZC20 battery report, the ZC03 text reply, VIN and the
- * two battery-management layouts of 2.5.1 and 2.5.2.
+ * WiFi lists, the ZC20 battery report, the ZC03 text reply and VIN; the
+ * two battery-management layouts of 2.5.1 and 2.5.2 are tk103_bms.c's.
  *
  * Every field is read with an explicit end pointer by the parsers of
  * parse.h: nothing here reads past len, allocates, or calls sscanf or
@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "ingest/parse.h"
+#include "ingest/tk103_bms.h"
 #include "lib/clock.h"
 
 /* One message split by the rule of section 2.2. */
@@ -153,8 +154,7 @@ field_uint(struct fields *c, uint64_t *v)
 {
 	const char *f, *fe;
 
-	return field_next(c, &f, &fe) && f < fe &&
-	    parse_uint(f, fe, v) == (size_t)(fe - f);
+	return field_next(c, &f, &fe) && parse_uint_all(f, fe, v);
 }
 
 /* The next field as "ddmmyy" followed by a field "hhmmss". */
@@ -453,16 +453,16 @@ fixed_parse(const char *s, const char *end, struct fix *f, const char **arg_end)
 		 * anything.  The limits keep a block cut inside its status
 		 * ("087.250100") from passing as a course.
 		 */
-		const char *dot;
+		struct parse_number course;
 
 		q = skip_spaces(q, end);
 		if (q == end)
 			return TRUNCATED;
-		for (dot = q; dot < end && is_digit(*dot); dot++)
-			;
-		if (dot == q || dot - q > 3 || dot == end || *dot != '.' ||
-		    parse_decimal(q, end, &f->course) > (size_t)(dot - q) + 5)
+		if (parse_number_scan(q, end, &course) == 0 ||
+		    course.nint == 0 || course.nint > 3 || !course.dot ||
+		    course.nfrac > 4)
 			return "bad course";
+		f->course = parse_number_value(&course);
 		return NULL;
 	}
 	if (l - q < 8 + 1)
@@ -550,16 +550,6 @@ comma_parse(struct fields *c, struct fix *f)
 	return NULL;
 }
 
-static bool
-all_hex(const char *p, const char *end)
-{
-	for (; p < end; p++) {
-		if (parse_hexdigit((unsigned char)*p) < 0)
-			return false;
-	}
-	return true;
-}
-
 /*
  * The fields after the course in the comma layout: either the fixed
  * block's status and odometer ("01000000,L0001E240"), or altitude (m) and
@@ -578,8 +568,9 @@ comma_tail(struct fields *c, struct report *r, struct fix *f)
 	}
 	if (!field_next(c, &b, &be))
 		b = be = NULL;
-	if (ae - a == 8 && all_hex(a, ae) && b != NULL && be - b >= 2 &&
-	    *b == 'L' && parse_hex(b + 1, be, &f->odometer) > 0) {
+	if (ae - a == 8 && parse_hex_all(a, ae, &(uint64_t){0}) &&
+	    b != NULL && be - b >= 2 && *b == 'L' &&
+	    parse_hex(b + 1, be, &f->odometer) > 0) {
 		f->status = a;
 		f->has_odometer = true;
 		apply_fix(r, f);
@@ -589,7 +580,7 @@ comma_tail(struct fields *c, struct report *r, struct fix *f)
 	if (a == ae || parse_decimal(a, ae, &alt) != (size_t)(ae - a))
 		return;
 	report_add_num(r, "altitude", alt, 1);
-	if (b != NULL && b < be && parse_uint(b, be, &sat) == (size_t)(be - b))
+	if (b != NULL && parse_uint_all(b, be, &sat))
 		report_add_int(r, "sat", (int64_t)sat);
 }
 
@@ -615,8 +606,7 @@ decode_gps(const struct msg *m, struct report *r)
 		return why;
 	a = m->body;
 	if (cmd_is(m, "BP05")) {
-		if (a < arg_end && parse_uint(a, arg_end, &(uint64_t){0}) ==
-		    (size_t)(arg_end - a))
+		if (parse_uint_all(a, arg_end, &(uint64_t){0}))
 			report_add_str(r, "imei", a, (size_t)(arg_end - a));
 	} else if (cmd_is(m, "BO01")) {
 		if (arg_end - a != 1 || !is_digit(*a))
@@ -739,11 +729,11 @@ decode_bz00_flat(const struct msg *m, struct report *r)
 	fields_init(&c, p, m->end);
 	if (!field_uint(&c, &mcc) || !field_uint(&c, &mnc))
 		return "bad cell";
-	if (!field_next(&c, &f, &fe) || f == fe ||
-	    parse_hex(f, fe, &lac) != (size_t)(fe - f) || fe - f > 8)
+	if (!field_next(&c, &f, &fe) || fe - f > 8 ||
+	    !parse_hex_all(f, fe, &lac))
 		return "bad cell";
-	if (!field_next(&c, &f, &fe) || f == fe ||
-	    parse_hex(f, fe, &cid) != (size_t)(fe - f) || fe - f > 8)
+	if (!field_next(&c, &f, &fe) || fe - f > 8 ||
+	    !parse_hex_all(f, fe, &cid))
 		return "bad cell";
 	b.len = 0;
 	b.full = false;
@@ -857,9 +847,8 @@ decode_dw5(const struct msg *m, struct report *r)
 		s1 = memchr(f, '*', (size_t)(fe - f));
 		s2 = s1 == NULL ? NULL : memchr(s1 + 1, '*', (size_t)(fe - s1 - 1));
 		if (s1 == NULL || s2 == NULL || s1 == f ||
-		    parse_int(s1 + 1, s2, &rssi) != (size_t)(s2 - s1 - 1) ||
-		    s2 + 1 == fe ||
-		    parse_uint(s2 + 1, fe, &ch) != (size_t)(fe - s2 - 1))
+		    !parse_int_all(s1 + 1, s2, &rssi) ||
+		    !parse_uint_all(s2 + 1, fe, &ch))
 			return "bad WiFi entry";
 		if (memchr(f, ';', (size_t)(s1 - f)) != NULL)
 			return "bad WiFi entry";
@@ -881,178 +870,6 @@ decode_dw5(const struct msg *m, struct report *r)
 	sb_cell(&cells, mcc, mnc, lac, cid);
 	sb_attr(&cells, r, "cells");
 	sb_attr(&wifi, r, "wifi");
-	return NULL;
-}
-
-/* ---- Battery-management payloads (sections 2.5.1 and 2.5.2) ---- */
-
-static const char *const battery_keys[24] = {
-	"battery1", "battery2", "battery3", "battery4", "battery5",
-	"battery6", "battery7", "battery8", "battery9", "battery10",
-	"battery11", "battery12", "battery13", "battery14", "battery15",
-	"battery16", "battery17", "battery18", "battery19", "battery20",
-	"battery21", "battery22", "battery23", "battery24",
-};
-
-static const char *const battery_temp_keys[7] = {
-	"battery_temp1", "battery_temp2", "battery_temp3", "battery_temp4",
-	"battery_temp5", "battery_temp6", "battery_temp7",
-};
-
-static const char *const cell_temp_keys[24] = {
-	"cell_temp1", "cell_temp2", "cell_temp3", "cell_temp4", "cell_temp5",
-	"cell_temp6", "cell_temp7", "cell_temp8", "cell_temp9", "cell_temp10",
-	"cell_temp11", "cell_temp12", "cell_temp13", "cell_temp14",
-	"cell_temp15", "cell_temp16", "cell_temp17", "cell_temp18",
-	"cell_temp19", "cell_temp20", "cell_temp21", "cell_temp22",
-	"cell_temp23", "cell_temp24",
-};
-
-/* Decodes hex pairs into out (at most max bytes); -1 on a bad digit. */
-static int
-unhex(const char *p, const char *end, uint8_t *out, size_t max)
-{
-	size_t n = 0;
-
-	if ((end - p) % 2 != 0)
-		return -1;
-	for (; p < end && n < max; p += 2) {
-		int hi = parse_hexdigit((unsigned char)p[0]);
-		int lo = parse_hexdigit((unsigned char)p[1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[n++] = (uint8_t)(hi << 4 | lo);
-	}
-	return (int)n;
-}
-
-static unsigned
-le16(const uint8_t *b)
-{
-	return (unsigned)b[0] | (unsigned)b[1] << 8;
-}
-
-static unsigned
-be16(const uint8_t *b)
-{
-	return (unsigned)b[0] << 8 | (unsigned)b[1];
-}
-
-/* Bytes of the BS50 payload up to the discharged capacity. */
-#define BS50_LEN 88
-
-static const char *
-decode_bs50(const struct msg *m, struct report *r)
-{
-	uint8_t b[BS50_LEN];
-	const uint8_t *q;
-	unsigned ncells, nprobes;
-
-	if (m->end - m->body < 2 * BS50_LEN)
-		return "payload too short";
-	if (unhex(m->body, m->body + 2 * BS50_LEN, b, sizeof b) != BS50_LEN)
-		return "bad hex payload";
-	q = b + 3;
-	ncells = *q++;
-	if (ncells > 24)
-		ncells = 24;
-	for (unsigned i = 0; i < ncells; i++)
-		report_add_num(r, battery_keys[i], le16(q + 2 * i) / 1000.0, 3);
-	q += 48;
-	report_add_bool(r, "charge", *q++ == 0);
-	report_add_num(r, "current", le16(q) / 10.0, 1);
-	q += 2;
-	report_add_num(r, "battery", le16(q) / 100.0, 2);
-	q += 2;
-	report_add_int(r, "battery_level", *q++);
-	report_add_bool(r, "overheat", *q++ != 0);
-	report_add_bool(r, "charge_protection", *q++ != 0);
-	report_add_bool(r, "discharge_protection", *q++ != 0);
-	q += 2;			/* "drop line", "balanced" */
-	report_add_int(r, "cycles", le16(q));
-	q += 2;
-	report_add_int(r, "fault", *q++);
-	q += 6;
-	nprobes = *q++;
-	if (nprobes > 7)
-		nprobes = 7;
-	report_add_int(r, "power_temp", (int)*q++ - 40);
-	report_add_int(r, "equalizer_temp", (int)*q++ - 40);
-	for (unsigned i = 0; i < nprobes; i++)
-		report_add_int(r, battery_temp_keys[i], (int)q[i] - 40);
-	q += 7;
-	report_add_num(r, "capacity", le16(q) / 100.0, 2);
-	q += 2;
-	report_add_int(r, "discharged", (int64_t)((uint32_t)q[0] |
-	    (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24));
-	return NULL;
-}
-
-/*
- * BS51: "KK:HEX" groups.  Traccar reads the 16-bit values little-endian,
- * which gives nonsense on its own test sample (537.8 V, SOC 5632.1 %);
- * big-endian gives 53.3 V, 0 A, SOC 47.6 % and cells of 3.8 V, the Daly
- * BMS layout, so this reads them big-endian.  Keys 93-95, 97, 98 and
- * unknown keys are skipped.
- */
-static const char *
-decode_bs51(const struct msg *m, struct report *r)
-{
-	const char *f, *fe;
-	struct fields c;
-	uint8_t b[64];
-	int n;
-
-	fields_init(&c, m->body, m->end);
-	while (field_next(&c, &f, &fe)) {
-		int key;
-
-		if (fe - f < 3 || parse_hexdigit((unsigned char)f[0]) < 0 ||
-		    parse_hexdigit((unsigned char)f[1]) < 0 || f[2] != ':')
-			return "bad group";
-		key = parse_hexdigit((unsigned char)f[0]) << 4 |
-		    parse_hexdigit((unsigned char)f[1]);
-		if ((n = unhex(f + 3, fe, b, sizeof b)) < 0)
-			return "bad group";
-		switch (key) {
-		case 0x90:
-			if (n < 8)
-				return "short group 90";
-			report_add_num(r, "battery", be16(b) / 10.0, 1);
-			report_add_num(r, "gather_voltage", be16(b + 2) / 10.0, 1);
-			report_add_num(r, "current",
-			    ((int)be16(b + 4) - 30000) / 10.0, 1);
-			report_add_num(r, "battery_level", be16(b + 6) / 10.0, 1);
-			break;
-		case 0x91:
-			if (n < 6)
-				return "short group 91";
-			report_add_num(r, "max_cell_voltage", be16(b) / 1000.0, 3);
-			report_add_int(r, "max_cell", b[2]);
-			report_add_num(r, "min_cell_voltage", be16(b + 3) / 1000.0, 3);
-			report_add_int(r, "min_cell", b[5]);
-			break;
-		case 0x92:
-			if (n < 4)
-				return "short group 92";
-			report_add_int(r, "max_temp", (int)b[0] - 40);
-			report_add_int(r, "max_temp_probe", b[1]);
-			report_add_int(r, "min_temp", (int)b[2] - 40);
-			report_add_int(r, "min_temp_probe", b[3]);
-			break;
-		case 0x96:
-			if (n < 1)
-				return "short group 96";
-			/* b[0] is the frame number. */
-			for (int i = 1; i < n && i <= 24; i++)
-				report_add_int(r, cell_temp_keys[i - 1],
-				    (int)b[i] - 40);
-			break;
-		default:
-			break;
-		}
-	}
 	return NULL;
 }
 
@@ -1162,9 +979,9 @@ tk103_decode(const uint8_t *frame, size_t len, int64_t recv_ms,
 	else if (cmd_is(&m, "BV00"))
 		why = decode_bv00(&m, r);
 	else if (cmd_is(&m, "BS50"))
-		why = decode_bs50(&m, r);
+		why = tk103_bms_bs50(m.body, m.end, r);
 	else if (cmd_is(&m, "BS51"))
-		why = decode_bs51(&m, r);
+		why = tk103_bms_bs51(m.body, m.end, r);
 	else if ((m.cmd[0] == 'Z' && m.cmd[1] == 'C') ||
 	    (m.cmd[0] == 'D' && m.cmd[1] == 'W')) {
 		/* The comma firmware's codes; a fixed-layout id leaves a ','. */

@@ -37,25 +37,13 @@ escape_bytes(char *dst, size_t size, const uint8_t *src, size_t len)
 	return i;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 long
 unescape_bytes(uint8_t *dst, size_t size, const char *src, size_t len)
 {
 	size_t i = 0, o = 0;
 
 	while (i < len) {
-		int c;
+		int hi, lo;
 
 		if (o >= size)
 			return -1;
@@ -70,10 +58,11 @@ unescape_bytes(uint8_t *dst, size_t size, const char *src, size_t len)
 		}
 		if (i + 3 >= len || src[i + 1] != 'x')
 			return -1;
-		c = hexval(src[i + 2]) << 4 | hexval(src[i + 3]);
-		if (hexval(src[i + 2]) < 0 || hexval(src[i + 3]) < 0)
+		hi = escape_hexdigit((unsigned char)src[i + 2]);
+		lo = escape_hexdigit((unsigned char)src[i + 3]);
+		if (hi < 0 || lo < 0)
 			return -1;
-		dst[o++] = (uint8_t)c;
+		dst[o++] = (uint8_t)(hi << 4 | lo);
 		i += 4;
 	}
 	return (long)o;

@@ -19,6 +19,23 @@
 size_t escape_bytes(char *dst, size_t size, const uint8_t *src, size_t len);
 
 /*
+ * Returns the value of the hex digit c ('0'-'9', 'a'-'f' or 'A'-'F'), or
+ * -1 for any other value (an 8-bit byte passed as plain char too).  Inline
+ * because the decoders call it per character on their hot path.
+ */
+static inline int
+escape_hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
  * Reverses escape_bytes: decodes "\xNN" and "\\" in src[0..len) into dst
  * (size bytes at most).  Returns the number of bytes written, or -1 when an
  * escape is malformed or dst is too small.

@@ -145,6 +145,141 @@ test_ddmm(void **state)
 	assert_near(v, 7);
 }
 
+static void
+test_whole_fields(void **state)
+{
+	uint64_t u = 7;
+	int64_t i = 7;
+	const char *s = "1234,";
+
+	(void)state;
+	assert_true(parse_uint_all(SPAN("0042"), &u));
+	assert_int_equal(u, 42);
+	assert_true(parse_uint_all(s, s + 4, &u));
+	assert_int_equal(u, 1234);
+	u = 7;
+	assert_false(parse_uint_all(SPAN("1234,"), &u));	/* not to the end */
+	assert_false(parse_uint_all(SPAN(""), &u));
+	assert_false(parse_uint_all(SPAN("+1"), &u));
+	assert_false(parse_uint_all(SPAN(" 1"), &u));
+	assert_int_equal(u, 7);
+
+	assert_true(parse_int_all(SPAN("-70"), &i));
+	assert_int_equal(i, -70);
+	assert_true(parse_int_all(SPAN("+088"), &i));
+	assert_int_equal(i, 88);
+	i = 7;
+	assert_false(parse_int_all(SPAN("-"), &i));
+	assert_false(parse_int_all(SPAN(""), &i));
+	assert_false(parse_int_all(SPAN("-7x"), &i));
+	assert_int_equal(i, 7);
+
+	assert_true(parse_hex_all(SPAN("0001E240"), &u));
+	assert_int_equal(u, 123456);
+	assert_true(parse_hex_all(SPAN("ff"), &u));
+	assert_int_equal(u, 255);
+	u = 7;
+	assert_false(parse_hex_all(SPAN("12G"), &u));
+	assert_false(parse_hex_all(SPAN(""), &u));
+	assert_false(parse_hex_all(SPAN("0x12"), &u));
+	assert_int_equal(u, 7);
+}
+
+static void
+test_uint_long_runs(void **state)
+{
+	uint64_t u = 7;
+
+	(void)state;
+	/* 19 nines fit; UINT64_MAX itself (20 digits) is exact, one more
+	 * saturates, and so does a run of 25 digits. */
+	assert_int_equal(parse_uint(SPAN("9999999999999999999"), &u), 19);
+	assert_true(u == 9999999999999999999ULL);
+	assert_int_equal(parse_uint(SPAN("18446744073709551615"), &u), 20);
+	assert_true(u == 18446744073709551615ULL);
+	assert_int_equal(parse_uint(SPAN("18446744073709551620"), &u), 20);
+	assert_true(u == UINT64_MAX);
+	assert_int_equal(parse_uint(SPAN("1000000000000000000000000,"), &u), 25);
+	assert_true(u == UINT64_MAX);
+	/* Leading zeros do not count towards an overflow. */
+	assert_int_equal(parse_uint(SPAN("0000000000000000000000042"), &u), 25);
+	assert_int_equal(u, 42);
+}
+
+static void
+test_hexbytes(void **state)
+{
+	uint8_t b[4] = { 0xAA, 0xAA, 0xAA, 0xAA };
+	const char *s = "00ffE4";
+
+	(void)state;
+	assert_int_equal(parse_hexbytes(SPAN("00ffE40c"), b, sizeof b), 4);
+	assert_int_equal(b[0], 0x00);
+	assert_int_equal(b[1], 0xff);
+	assert_int_equal(b[2], 0xe4);
+	assert_int_equal(b[3], 0x0c);
+	/* Only max bytes are written; the rest of the span is not read. */
+	b[1] = 0xAA;
+	assert_int_equal(parse_hexbytes(SPAN("12zz"), b, 1), 1);
+	assert_int_equal(b[0], 0x12);
+	assert_int_equal(b[1], 0xAA);
+	assert_int_equal(parse_hexbytes(s, s + 2, b, sizeof b), 1);
+	assert_int_equal(parse_hexbytes(SPAN(""), b, sizeof b), 0);
+	assert_int_equal(parse_hexbytes(SPAN("123"), b, sizeof b), -1);
+	assert_int_equal(parse_hexbytes(SPAN("1g"), b, sizeof b), -1);
+	assert_int_equal(parse_hexbytes(SPAN("12 4"), b, sizeof b), -1);
+}
+
+static void
+test_number_scan(void **state)
+{
+	struct parse_number x = { 0 };
+	const char *s = "087.25,";
+
+	(void)state;
+	assert_int_equal(parse_number_scan(s, s + strlen(s), &x), 6);
+	assert_int_equal(x.ipart, 87);
+	assert_int_equal(x.nint, 3);
+	assert_int_equal(x.fpart, 25);
+	assert_int_equal(x.nfrac, 2);
+	assert_true(x.dot);
+	assert_near(parse_number_value(&x), 87.25);
+
+	assert_int_equal(parse_number_scan(SPAN("12."), &x), 3);
+	assert_true(x.dot);
+	assert_int_equal(x.nfrac, 0);
+	assert_near(parse_number_value(&x), 12);
+
+	assert_int_equal(parse_number_scan(SPAN("5"), &x), 1);
+	assert_false(x.dot);
+	assert_int_equal(x.nint, 1);
+	assert_near(parse_number_value(&x), 5);
+
+	assert_int_equal(parse_number_scan(SPAN(".5"), &x), 2);
+	assert_int_equal(x.nint, 0);
+	assert_true(x.dot);
+	assert_near(parse_number_value(&x), 0.5);
+
+	/* 20 fraction digits: all counted, the first 18 kept. */
+	assert_int_equal(parse_number_scan(SPAN("0.12345678901234567899"), &x),
+	    22);
+	assert_int_equal(x.nfrac, 20);
+	assert_true(x.fpart == 123456789012345678ULL);
+	assert_near(parse_number_value(&x), 0.123456789012345678);
+
+	/* 48 deg 7.038 min; 0 deg 31.5 min. */
+	assert_int_equal(parse_number_scan(SPAN("4807.0380"), &x), 9);
+	assert_near(parse_number_ddmm(&x), 48 + 7.038 / 60);
+	assert_int_equal(parse_number_scan(SPAN("31.50000"), &x), 8);
+	assert_near(parse_number_ddmm(&x), 0.525);
+
+	x.nint = 99;
+	assert_int_equal(parse_number_scan(SPAN("."), &x), 0);
+	assert_int_equal(parse_number_scan(SPAN("-1"), &x), 0);
+	assert_int_equal(parse_number_scan(SPAN(""), &x), 0);
+	assert_int_equal(x.nint, 99);
+}
+
 int
 main(void)
 {
@@ -153,6 +288,10 @@ main(void)
 		cmocka_unit_test(test_uint_int_hex),
 		cmocka_unit_test(test_decimal),
 		cmocka_unit_test(test_ddmm),
+		cmocka_unit_test(test_whole_fields),
+		cmocka_unit_test(test_uint_long_runs),
+		cmocka_unit_test(test_hexbytes),
+		cmocka_unit_test(test_number_scan),
 	};
 
 	return cmocka_run_group_tests_name("ingest/parse", tests, NULL, NULL);

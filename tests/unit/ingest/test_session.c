@@ -557,10 +557,14 @@ test_datagrams(void **state)
 	/* Detection is per datagram; the session's own stays unknown. */
 	assert_int_equal(session_proto(s), SESSION_UNKNOWN);
 
+	assert_string_equal(r.c[1].device, IMEI);
+
 	session_datagram(s, gt06, sizeof gt06, T0, on_frame, &r);
 	assert_int_equal(r.n, 3);
 	assert_int_equal(r.c[2].result, REPORT_ERROR);
 	assert_non_null(strstr(r.c[2].error, "GT06"));
+	/* Another peer's junk is not credited to the last device seen. */
+	assert_string_equal(r.c[2].device, "");
 
 	session_datagram(s, (const uint8_t *)"\r\n", 2, T0, on_frame, &r);
 	assert_int_equal(r.n, 4);

@@ -897,6 +897,9 @@ test_errors(void **state)
 	    "tk103: ZC03: missing text");
 	expect_error("(864123456789012,DW53,262,1,4660,17185,2,AA:BB:CC:DD:EE:01*-70*6,120318,100000)",
 	    "tk103: DW53: bad WiFi entry");
+	/* An empty RSSI is not a number: refused, never read uninitialised. */
+	expect_error("(864123456789012,DW53,262,1,4660,17185,1,AA:BB:CC:DD:EE:01**6,120318,100000)",
+	    "tk103: DW53: bad WiFi entry");
 }
 
 /* Checks one decode of arbitrary bytes: a valid result and a tidy reason. */

@@ -1,0 +1,857 @@
+/*
+ * consume.c: XREADGROUP in, MULTI/EXEC out, exactly once.
+ *
+ * The invariant everything here keeps: what Redis holds (P:state, the
+ * group's pending list, P:alerts) always describes one consistent point,
+ * "these entries are acknowledged, these alerts raised, these states
+ * reached", and the in-memory committed states equal P:state.  A batch
+ * changes working copies of states only (engine/state.h), and its alerts,
+ * states and XACKs reach Redis in one MULTI/EXEC.  Crash points:
+ *
+ *  - before EXEC is sent (during evaluation, between MULTI and EXEC, or
+ *    the test hook GEOALARM_TEST_CRASH_BEFORE_EXEC): the server discards
+ *    a transaction whose connection closes, so nothing of the batch
+ *    exists; its entries stay in this consumer's pending list and the
+ *    next start re-evaluates them from the same P:state, giving the same
+ *    alerts with the same ids (engine/eval.h);
+ *  - after EXEC ran: everything is there and acknowledged; nothing is
+ *    re-read;
+ *  - EXEC sent, connection lost before its reply: either of the above;
+ *    we cannot tell which, so we drop every in-memory state and reload
+ *    P:state and the pending list, which is right in both cases.
+ *
+ * The same reset (rollback, reconnect, reload) handles every Redis error.
+ * Only one read or transaction is in flight at a time, so batches are
+ * committed in stream order.
+ */
+#include "engine/consume.h"
+
+#include <event2/event.h>
+#include <hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/eval.h"
+#include "engine/fence.h"
+#include "engine/state.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "lib/rconn.h"
+#include "lib/xmalloc.h"
+#include "rules/rules.h"
+
+#define POLL_MS 1000		/* P:fences:version safety net, SPEC: 1 s */
+
+enum phase {
+	PH_DOWN,		/* not connected */
+	PH_SETUP,		/* group, fences, states on their way */
+	PH_PENDING,		/* re-processing our pending entries */
+	PH_CLAIM,		/* claiming entries of dead consumers */
+	PH_LIVE,		/* reading new entries */
+};
+
+struct consume {
+	struct event_base *base;
+	struct consume_conf conf;	/* strings owned */
+	char *key_positions, *key_alerts, *key_errors, *key_commands;
+	char *key_state, *key_fences, *key_version, *key_control;
+
+	struct rconn *rc;		/* commands */
+	struct rconn *sub;		/* SUBSCRIBE P:control */
+	enum phase phase;
+	bool live_once;			/* reached PH_LIVE since connecting */
+	bool busy;			/* a read or a transaction in flight */
+	char cursor[64];		/* XAUTOCLAIM cursor */
+	int64_t last_claim_ms;		/* monotonic time of the last claim */
+	struct event *poll;
+
+	struct state_table *states;
+	struct fence_geos geos;
+	struct fence_set *fences;
+	char *fences_version;		/* as last loaded; NULL: none */
+	bool fences_loading;
+	bool fences_again;		/* asked for while loading */
+	struct rules *rules;
+
+	struct eval_batch batch;
+	char **acks;			/* entry ids of the batch, owned */
+	size_t nacks, aacks;
+	int64_t batch_start_ns;
+	long batches;			/* transactions sent */
+	long crash_at;			/* test hook: batch number, 0 off */
+
+	struct metric *m_reports, *m_skipped, *m_alerts, *m_errors;
+	struct metric *m_batch, *m_pending, *m_fences, *m_devices;
+};
+
+static void read_next(struct consume *c);
+static void load_fences(struct consume *c);
+
+/* ==== Small helpers ==== */
+
+/* Sends a command made of NUL-terminated strings. */
+static int
+send_strings(struct consume *c, struct rconn *rc, rconn_reply_cb *cb,
+    int argc, const char **argv)
+{
+	size_t len[16];
+	int i;
+
+	for (i = 0; i < argc; i++)
+		len[i] = strlen(argv[i]);
+	return rconn_command_argv(rc, cb, c, argc, argv, len);
+}
+
+/* Drops the connection after a Redis error; the reset reloads it all. */
+static void
+fail(struct consume *c, const char *what, const redisReply *r)
+{
+	char reason[256];
+
+	snprintf(reason, sizeof reason, "%s: %s", what,
+	    r != NULL && r->type == REDIS_REPLY_ERROR ? r->str :
+	    "unexpected reply");
+	log_error("%s", reason);
+	c->phase = PH_DOWN;
+	rconn_reset(c->rc, reason);
+}
+
+/* An error outside a batch (fences, rules): straight to P:errors. */
+static void
+report_error(struct consume *c, const char *source, const char *message)
+{
+	const char *argv[] = { "XADD", c->key_errors, "MAXLEN", "~",
+	    "100000", "*", "source", source, "device", "", "message",
+	    message };
+
+	log_error("%s: %s", source, message);
+	if (c->rc != NULL && rconn_connected(c->rc))
+		send_strings(c, c->rc, NULL, 12, argv);
+	if (c->m_errors != NULL)
+		metric_add(c->m_errors, 1);
+}
+
+/* ==== Fences ==== */
+
+/*
+ * Builds a new set from an HGETALL reply.  A fence that does not parse is
+ * refused (P:errors) and, when the current set has a fence of that id,
+ * the current version stays live in the new set.
+ */
+static void
+apply_fences(struct consume *c, const redisReply *all, const char *version)
+{
+	struct fence_builder *b = fence_builder_new(&c->geos);
+	char err[512];
+	size_t i;
+
+	for (i = 0; i + 1 < all->elements; i += 2) {
+		const redisReply *k = all->element[i], *v = all->element[i + 1];
+		long old;
+
+		if (k->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			continue;
+		if (fence_builder_add(b, k->str, v->str, v->len, err,
+		    sizeof err) == 0)
+			continue;
+		report_error(c, "fence", err);
+		if (c->fences != NULL &&
+		    (old = fence_set_find(c->fences, k->str)) >= 0) {
+			const char *json = fence_json(fence_set_get(c->fences,
+			    (size_t)old));
+
+			if (fence_builder_add(b, k->str, json, strlen(json),
+			    err, sizeof err) == 0)
+				log_warn("fence '%s': keeping the previous "
+				    "version", k->str);
+		}
+	}
+	fence_set_free(c->fences);
+	c->fences = fence_builder_finish(b);
+	free(c->fences_version);
+	c->fences_version = version != NULL ? xstrdup(version) : NULL;
+	log_info("fences: %zu loaded (version %s)", fence_set_count(c->fences),
+	    version != NULL ? version : "none");
+	if (c->m_fences != NULL)
+		metric_set(c->m_fences, (double)fence_set_count(c->fences));
+}
+
+static void
+on_fences(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct consume *c = arg;
+
+	(void)rc;
+	if (r == NULL)
+		return;		/* disconnected: the reconnect reloads */
+	c->fences_loading = false;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY) {
+		fail(c, "loading fences", r);
+		return;
+	}
+	apply_fences(c, r->element[1], r->element[0]->type ==
+	    REDIS_REPLY_STRING ? r->element[0]->str : NULL);
+	if (c->fences_again) {
+		c->fences_again = false;
+		load_fences(c);
+	}
+}
+
+/* Reads version and fences in one transaction: a consistent snapshot. */
+static void
+load_fences(struct consume *c)
+{
+	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
+	const char *get[] = { "GET", c->key_version };
+	const char *all[] = { "HGETALL", c->key_fences };
+
+	if (c->phase == PH_DOWN)
+		return;
+	if (c->fences_loading) {
+		c->fences_again = true;
+		return;
+	}
+	if (send_strings(c, c->rc, NULL, 1, multi) == -1)
+		return;
+	send_strings(c, c->rc, NULL, 2, get);
+	send_strings(c, c->rc, NULL, 2, all);
+	send_strings(c, c->rc, on_fences, 1, exec);
+	c->fences_loading = true;
+}
+
+static void
+on_version(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct consume *c = arg;
+	const char *v;
+
+	(void)rc;
+	if (r == NULL || c->phase == PH_DOWN || c->phase == PH_SETUP)
+		return;
+	v = r->type == REDIS_REPLY_STRING ? r->str : NULL;
+	if ((v == NULL) != (c->fences_version == NULL) ||
+	    (v != NULL && strcmp(v, c->fences_version) != 0))
+		load_fences(c);
+}
+
+static void
+on_xpending(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct consume *c = arg;
+
+	(void)rc;
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+	    r->element[0]->type == REDIS_REPLY_INTEGER && c->m_pending != NULL)
+		metric_set(c->m_pending, (double)r->element[0]->integer);
+}
+
+static void
+on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct consume *c = arg;
+	const char *get[] = { "GET", c->key_version };
+	const char *xp[] = { "XPENDING", c->key_positions, c->conf.group };
+
+	(void)fd;
+	(void)what;
+	if (c->phase == PH_DOWN || c->phase == PH_SETUP || c->fences_loading)
+		return;
+	send_strings(c, c->rc, on_version, 2, get);
+	if (c->m_pending != NULL)
+		send_strings(c, c->rc, on_xpending, 3, xp);
+}
+
+/* ==== Rules ==== */
+
+static void
+reload_rules(struct consume *c)
+{
+	struct rules *r;
+	char err[512];
+
+	if (c->conf.rules_path == NULL)
+		return;
+	r = rules_load(c->conf.rules_path, NULL, err, sizeof err);
+	if (r == NULL) {
+		report_error(c, "rules", err);
+		log_warn("rules: keeping the previous version");
+		return;
+	}
+	/* Evaluation is synchronous, so no batch is using the old rules. */
+	rules_free(c->rules);
+	c->rules = r;
+	log_info("rules: reloaded %s (%zu devices, %zu rules)",
+	    c->conf.rules_path, rules_device_count(r), rules_rule_count(r));
+}
+
+void
+consume_reload(struct consume *c)
+{
+	reload_rules(c);
+	load_fences(c);
+}
+
+/* ==== A batch ==== */
+
+static void
+add_ack(struct consume *c, const char *id)
+{
+	if (c->nacks == c->aacks) {
+		c->aacks = c->aacks ? c->aacks * 2 : 256;
+		c->acks = xreallocarray(c->acks, c->aacks, sizeof *c->acks);
+	}
+	c->acks[c->nacks++] = xstrdup(id);
+}
+
+static void
+clear_batch(struct consume *c)
+{
+	size_t i;
+
+	eval_batch_clear(&c->batch);
+	for (i = 0; i < c->nacks; i++)
+		free(c->acks[i]);
+	c->nacks = 0;
+	state_table_rollback(c->states);
+}
+
+/* Gathers the HSET P:state arguments of changed devices. */
+struct hset {
+	const char **argv;
+	size_t *len;
+	char **owned;
+	int argc;
+};
+
+static void
+hset_add(const char *id, const struct state *st, bool changed, void *arg)
+{
+	struct hset *h = arg;
+	char *json;
+
+	if (!changed)
+		return;
+	json = state_to_json(st);
+	h->argv[h->argc] = id;
+	h->len[h->argc++] = strlen(id);
+	h->owned[h->argc] = json;
+	h->argv[h->argc] = json;
+	h->len[h->argc++] = strlen(json);
+}
+
+static void
+on_exec(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct consume *c = arg;
+	size_t i;
+
+	(void)rc;
+	if (r == NULL)
+		return;		/* lost: the state callback rolls back */
+	c->busy = false;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		/* EXECABORT (a queued command was refused) or a nil. */
+		clear_batch(c);
+		fail(c, "batch transaction", r);
+		return;
+	}
+	/*
+	 * Redis has applied the batch: the working states are now what
+	 * P:state holds.  A command that failed inside EXEC (say XADD to an
+	 * alerts key of the wrong type) does not undo the others, so the
+	 * states are committed all the same and the failure is logged.
+	 */
+	for (i = 0; i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_ERROR)
+			log_error("batch: command %zu failed: %s", i,
+			    r->element[i]->str);
+	state_table_commit(c->states);
+	if (c->m_reports != NULL) {
+		metric_add(c->m_reports, (double)c->batch.nentries);
+		metric_add(c->m_skipped, (double)c->batch.nskipped);
+		metric_add(c->m_errors, (double)c->batch.nerrors);
+		for (i = 0; i < c->batch.ntypes; i++)
+			metric_label_add(c->m_alerts, c->batch.types[i], 1);
+		metric_observe(c->m_batch, (double)(clock_mono_ns() -
+		    c->batch_start_ns) / 1e9);
+		metric_set(c->m_devices, (double)state_table_count(c->states));
+	}
+	log_debug("batch: %zu entries, %zu alerts committed", c->nacks,
+	    c->batch.ntypes);
+	clear_batch(c);
+	read_next(c);
+}
+
+static void
+on_crash_hook(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct consume *c = arg;
+
+	(void)rc;
+	(void)r;
+	log_warn("test hook: exiting before EXEC of batch %ld", c->batches);
+	_exit(99);
+}
+
+/* Sends MULTI, the batch, HSET P:state, XACK, EXEC. */
+static void
+commit_batch(struct consume *c)
+{
+	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
+	size_t nwork = state_table_nwork(c->states), i;
+	struct hset h;
+	const char **argv;
+	size_t *len;
+
+	send_strings(c, c->rc, NULL, 1, multi);
+	for (i = 0; i < c->batch.n; i++)
+		rconn_command_formatted(c->rc, NULL, NULL, c->batch.cmd[i],
+		    c->batch.len[i]);
+
+	h.argv = xreallocarray(NULL, 2 + 2 * nwork, sizeof *h.argv);
+	h.len = xreallocarray(NULL, 2 + 2 * nwork, sizeof *h.len);
+	h.owned = xcalloc(2 + 2 * nwork, sizeof *h.owned);
+	h.argv[0] = "HSET";
+	h.len[0] = 4;
+	h.argv[1] = c->key_state;
+	h.len[1] = strlen(c->key_state);
+	h.argc = 2;
+	state_table_foreach_work(c->states, hset_add, &h);
+	if (h.argc > 2)
+		rconn_command_argv(c->rc, NULL, NULL, h.argc, h.argv, h.len);
+	for (i = 0; i < (size_t)h.argc; i++)
+		free(h.owned[i]);
+	free(h.owned);
+	free(h.argv);
+	free(h.len);
+
+	argv = xreallocarray(NULL, 3 + c->nacks, sizeof *argv);
+	len = xreallocarray(NULL, 3 + c->nacks, sizeof *len);
+	argv[0] = "XACK";
+	argv[1] = c->key_positions;
+	argv[2] = c->conf.group;
+	for (i = 0; i < 3; i++)
+		len[i] = strlen(argv[i]);
+	for (i = 0; i < c->nacks; i++) {
+		argv[3 + i] = c->acks[i];
+		len[3 + i] = strlen(c->acks[i]);
+	}
+	rconn_command_argv(c->rc, NULL, NULL, (int)(3 + c->nacks), argv, len);
+	free(argv);
+	free(len);
+
+	c->batches++;
+	if (c->crash_at > 0 && c->batches == c->crash_at) {
+		/*
+		 * Test hook: die with the transaction open and everything but
+		 * EXEC delivered.  The reply to this PING ("QUEUED") proves
+		 * the server has read all the commands before it.
+		 */
+		const char *ping[] = { "PING" };
+
+		send_strings(c, c->rc, on_crash_hook, 1, ping);
+		c->busy = true;
+		return;
+	}
+	c->busy = true;
+	if (send_strings(c, c->rc, on_exec, 1, exec) == -1)
+		c->busy = false;
+}
+
+/*
+ * Evaluates the entries of a stream reply ([[id, [f, v, ...]], ...]).
+ * Returns the number of entries.
+ */
+static size_t
+evaluate(struct consume *c, const redisReply *entries)
+{
+	struct eval_ctx ctx = { c->key_alerts, c->key_errors,
+	    c->key_commands, c->states, c->fences, c->rules };
+	struct rules_field *f = NULL;
+	size_t i, j, nf, af = 0;
+
+	for (i = 0; i < entries->elements; i++) {
+		const redisReply *e = entries->element[i], *kv;
+
+		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+		    e->element[0]->type != REDIS_REPLY_STRING)
+			continue;
+		add_ack(c, e->element[0]->str);
+		kv = e->element[1];
+		if (kv->type != REDIS_REPLY_ARRAY) {
+			/* Trimmed while pending: nothing to evaluate. */
+			c->batch.nskipped++;
+			continue;
+		}
+		if (kv->elements / 2 > af) {
+			af = kv->elements / 2;
+			f = xreallocarray(f, af, sizeof *f);
+		}
+		for (j = 0, nf = 0; j + 1 < kv->elements; j += 2) {
+			if (kv->element[j]->type != REDIS_REPLY_STRING ||
+			    kv->element[j + 1]->type != REDIS_REPLY_STRING)
+				continue;
+			f[nf].key = kv->element[j]->str;
+			f[nf].value = kv->element[j + 1]->str;
+			f[nf++].len = kv->element[j + 1]->len;
+		}
+		eval_entry(&ctx, &c->batch, e->element[0]->str, f, nf);
+	}
+	free(f);
+	return c->nacks;
+}
+
+/* ==== Reading ==== */
+
+static void
+on_read(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct consume *c = arg;
+	const redisReply *entries = NULL;
+
+	(void)rc;
+	if (r == NULL)
+		return;
+	c->busy = false;
+	if (c->phase == PH_DOWN)
+		return;
+	if (r->type == REDIS_REPLY_ERROR) {
+		fail(c, "reading positions", r);
+		return;
+	}
+	if (c->phase == PH_CLAIM) {
+		/* [next-cursor, [entries], [deleted ids]] */
+		if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING) {
+			fail(c, "XAUTOCLAIM", r);
+			return;
+		}
+		snprintf(c->cursor, sizeof c->cursor, "%s",
+		    r->element[0]->str);
+		entries = r->element[1];
+	} else if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+		/* [[key, [entries]]] */
+		const redisReply *s = r->element[0];
+
+		if (s->type == REDIS_REPLY_ARRAY && s->elements == 2)
+			entries = s->element[1];
+	}
+
+	c->batch_start_ns = clock_mono_ns();
+	if (entries != NULL && entries->type == REDIS_REPLY_ARRAY &&
+	    evaluate(c, entries) > 0) {
+		commit_batch(c);
+		return;
+	}
+	clear_batch(c);
+	/* Nothing (more) in this phase: move on. */
+	if (c->phase == PH_PENDING) {
+		c->phase = PH_CLAIM;
+		snprintf(c->cursor, sizeof c->cursor, "0-0");
+		read_next(c);
+	} else if (c->phase == PH_CLAIM && strcmp(c->cursor, "0-0") == 0) {
+		if (!c->live_once)
+			log_info("consumer %s: up to date, reading new "
+			    "positions", c->conf.consumer);
+		c->live_once = true;
+		c->phase = PH_LIVE;
+		read_next(c);
+	} else {
+		read_next(c);
+	}
+}
+
+static void
+read_next(struct consume *c)
+{
+	char count[32], block[32], idle[32];
+	int rv;
+
+	if (c->busy || c->phase < PH_PENDING)
+		return;
+	/*
+	 * Entries of a consumer that died after we started only become
+	 * claimable once idle long enough: look again every claim_idle.
+	 */
+	if (c->phase == PH_LIVE && clock_mono_ms() - c->last_claim_ms >=
+	    c->conf.claim_idle_ms) {
+		c->phase = PH_CLAIM;
+		snprintf(c->cursor, sizeof c->cursor, "0-0");
+	}
+	snprintf(count, sizeof count, "%d", c->conf.batch);
+	snprintf(block, sizeof block, "%d", c->conf.block_ms);
+	snprintf(idle, sizeof idle, "%d", c->conf.claim_idle_ms);
+	if (c->phase == PH_CLAIM) {
+		const char *argv[] = { "XAUTOCLAIM", c->key_positions,
+		    c->conf.group, c->conf.consumer, idle, c->cursor, "COUNT",
+		    count };
+
+		c->last_claim_ms = clock_mono_ms();
+		rv = send_strings(c, c->rc, on_read, 8, argv);
+	} else if (c->phase == PH_PENDING) {
+		/* Our own delivered, unacknowledged entries, oldest first. */
+		const char *argv[] = { "XREADGROUP", "GROUP", c->conf.group,
+		    c->conf.consumer, "COUNT", count, "STREAMS",
+		    c->key_positions, "0" };
+
+		rv = send_strings(c, c->rc, on_read, 9, argv);
+	} else {
+		const char *argv[] = { "XREADGROUP", "GROUP", c->conf.group,
+		    c->conf.consumer, "COUNT", count, "BLOCK", block,
+		    "STREAMS", c->key_positions, ">" };
+
+		rv = send_strings(c, c->rc, on_read, 11, argv);
+	}
+	if (rv == 0)
+		c->busy = true;
+}
+
+/* ==== Start-up on every connection ==== */
+
+static void
+on_states(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct consume *c = arg;
+	char err[256];
+	size_t i, bad = 0;
+
+	(void)rc;
+	if (r == NULL)
+		return;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		fail(c, "loading device states", r);
+		return;
+	}
+	state_table_clear(c->states);
+	for (i = 0; i + 1 < r->elements; i += 2) {
+		const redisReply *k = r->element[i], *v = r->element[i + 1];
+		struct state *st;
+
+		if (k->type != REDIS_REPLY_STRING ||
+		    v->type != REDIS_REPLY_STRING)
+			continue;
+		st = state_from_json(v->str, v->len, err, sizeof err);
+		if (st == NULL) {
+			/* Unreadable: the device starts afresh (its next
+			 * report writes a good state). */
+			char *msg = xasprintf("device %s: %s", k->str, err);
+
+			report_error(c, "state", msg);
+			free(msg);
+			bad++;
+			continue;
+		}
+		state_table_put(c->states, k->str, st);
+	}
+	log_info("states: %zu devices loaded%s", state_table_count(c->states),
+	    bad > 0 ? " (some unreadable, see P:errors)" : "");
+	c->phase = PH_PENDING;
+	read_next(c);
+}
+
+static void
+on_group(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct consume *c = arg;
+
+	(void)rc;
+	if (r == NULL)
+		return;
+	if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "BUSYGROUP", 9))
+		fail(c, "creating the consumer group", r);
+}
+
+static void
+on_state(struct rconn *rc, bool connected, const char *reason, void *arg)
+{
+	struct consume *c = arg;
+	const char *group[] = { "XGROUP", "CREATE", c->key_positions,
+	    c->conf.group, c->conf.from_start ? "0" : "$", "MKSTREAM" };
+	const char *states[] = { "HGETALL", c->key_state };
+
+	(void)rc;
+	if (!connected) {
+		log_warn("engine: redis lost (%s): uncommitted work dropped",
+		    reason);
+		c->phase = PH_DOWN;
+		c->busy = false;
+		c->fences_loading = false;
+		c->fences_again = false;
+		clear_batch(c);
+		return;
+	}
+	/* Pipelined; each reply callback fails the whole set-up on error. */
+	c->phase = PH_SETUP;
+	c->live_once = false;
+	send_strings(c, c->rc, on_group, 6, group);
+	load_fences(c);
+	send_strings(c, c->rc, on_states, 2, states);
+}
+
+/* ==== The control channel ==== */
+
+static void
+on_control(struct rconn *rc, redisReply *r, void *arg)
+{
+	struct consume *c = arg;
+	const redisReply *msg;
+
+	(void)rc;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(r->element[0]->str, "message") != 0)
+		return;
+	msg = r->element[2];
+	if (msg->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(msg->str, "fences") == 0) {
+		log_info("control: fences changed");
+		load_fences(c);
+	} else if (strcmp(msg->str, "reload") == 0) {
+		log_info("control: reload");
+		consume_reload(c);
+	}
+}
+
+static void
+on_sub_state(struct rconn *rc, bool connected, const char *reason,
+    void *arg)
+{
+	struct consume *c = arg;
+	const char *sub[] = { "SUBSCRIBE", c->key_control };
+
+	(void)reason;
+	if (connected)
+		send_strings(c, rc, on_control, 2, sub);
+}
+
+/* ==== Life cycle ==== */
+
+bool
+consume_ready(const struct consume *c)
+{
+	return c->phase >= PH_PENDING;
+}
+
+static void
+register_metrics(struct consume *c, struct metrics *m)
+{
+	static const double bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025,
+	    0.05, 0.1, 0.25, 0.5, 1, 2.5 };
+
+	c->m_reports = metrics_counter(m, "geoalarm_engine_reports_total",
+	    "Position entries evaluated and committed.");
+	c->m_skipped = metrics_counter(m, "geoalarm_engine_skipped_total",
+	    "Entries acknowledged without evaluation (no device or time).");
+	c->m_alerts = metrics_labelled(m, "geoalarm_engine_alerts_total",
+	    "Alerts raised, by type.", "type");
+	c->m_errors = metrics_counter(m, "geoalarm_engine_errors_total",
+	    "Entries written to P:errors.");
+	c->m_batch = metrics_histogram(m, "geoalarm_engine_batch_seconds",
+	    "Time from reading a batch to its EXEC reply.", bounds,
+	    (int)(sizeof bounds / sizeof bounds[0]));
+	c->m_pending = metrics_gauge(m, "geoalarm_engine_pending",
+	    "Entries delivered to the group and not yet acknowledged.");
+	c->m_fences = metrics_gauge(m, "geoalarm_engine_fences",
+	    "Fences loaded.");
+	c->m_devices = metrics_gauge(m, "geoalarm_engine_devices",
+	    "Devices with a state.");
+}
+
+struct consume *
+consume_new(struct event_base *base, const struct consume_conf *conf,
+    char *err, size_t errlen)
+{
+	struct consume *c = xcalloc(1, sizeof *c);
+	const char *p = conf->prefix, *hook;
+	char e[512];
+
+	c->base = base;
+	c->conf = *conf;
+	c->conf.redis_url = xstrdup(conf->redis_url);
+	c->conf.prefix = xstrdup(conf->prefix);
+	c->conf.group = xstrdup(conf->group);
+	c->conf.consumer = xstrdup(conf->consumer);
+	c->conf.rules_path = conf->rules_path != NULL ?
+	    xstrdup(conf->rules_path) : NULL;
+	c->key_positions = xasprintf("%s:positions", p);
+	c->key_alerts = xasprintf("%s:alerts", p);
+	c->key_errors = xasprintf("%s:errors", p);
+	c->key_commands = xasprintf("%s:commands", p);
+	c->key_state = xasprintf("%s:state", p);
+	c->key_fences = xasprintf("%s:fences", p);
+	c->key_version = xasprintf("%s:fences:version", p);
+	c->key_control = xasprintf("%s:control", p);
+	c->states = state_table_new();
+	fence_geos_attach(&c->geos, GEOS_init_r());
+	c->fences = fence_builder_finish(fence_builder_new(&c->geos));
+	/* Test hook (tests/e2e/test_engine.py): see commit_batch. */
+	if ((hook = getenv("GEOALARM_TEST_CRASH_BEFORE_EXEC")) != NULL)
+		c->crash_at = strtol(hook, NULL, 10);
+	if (conf->metrics != NULL)
+		register_metrics(c, conf->metrics);
+
+	if (c->conf.rules_path != NULL) {
+		c->rules = rules_load(c->conf.rules_path, NULL, e, sizeof e);
+		if (c->rules == NULL) {
+			snprintf(err, errlen, "%s", e);
+			goto fail;
+		}
+		log_info("rules: loaded %s (%zu devices, %zu rules)",
+		    c->conf.rules_path, rules_device_count(c->rules),
+		    rules_rule_count(c->rules));
+	}
+	c->poll = event_new(base, -1, EV_PERSIST, on_poll, c);
+	event_add(c->poll, &(struct timeval){ POLL_MS / 1000,
+	    (POLL_MS % 1000) * 1000 });
+	c->rc = rconn_new(base, c->conf.redis_url, "redis", on_state, c, err,
+	    errlen);
+	if (c->rc == NULL)
+		goto fail;
+	c->sub = rconn_new(base, c->conf.redis_url, "redis-control",
+	    on_sub_state, c, err, errlen);
+	if (c->sub == NULL)
+		goto fail;
+	return c;
+fail:
+	consume_free(c);
+	return NULL;
+}
+
+void
+consume_free(struct consume *c)
+{
+	if (c == NULL)
+		return;
+	rconn_free(c->sub);
+	rconn_free(c->rc);
+	if (c->poll != NULL)
+		event_free(c->poll);
+	clear_batch(c);
+	eval_batch_free(&c->batch);
+	free(c->acks);
+	state_table_free(c->states);
+	fence_set_free(c->fences);
+	GEOS_finish_r(c->geos.handle);
+	free(c->fences_version);
+	rules_free(c->rules);
+	free((char *)c->conf.redis_url);
+	free((char *)c->conf.prefix);
+	free((char *)c->conf.group);
+	free((char *)c->conf.consumer);
+	free((char *)c->conf.rules_path);
+	free(c->key_positions);
+	free(c->key_alerts);
+	free(c->key_errors);
+	free(c->key_commands);
+	free(c->key_state);
+	free(c->key_fences);
+	free(c->key_version);
+	free(c->key_control);
+	free(c);
+}

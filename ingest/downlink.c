@@ -1,0 +1,1218 @@
+/*
+ * downlink.c: P:commands -> claims -> bytes to devices (downlink.h).
+ *
+ * A command lives in two lists: every command held, in stream order (the
+ * tick walks it for expiries and retries), and its device's queue (walked
+ * when the device shows up).  Its states:
+ *
+ *   CHECK  read back from before this process started: EXISTS on its
+ *          claim key is in flight (a claimed command is dropped at once)
+ *   WAIT   waiting for its device, its expiry or a Redis to claim on
+ *   CLAIM  SET NX GET in flight, for one goal: deliver, expire, refuse
+ *   HELD   claimed by us, the device went away before the bytes went out:
+ *          sent when it is back here, or reported expired
+ *
+ * Devices are kept in a hash by id: the TCP connection ("link") that last
+ * identified as the device, the last UDP peer address, and the queue.  A
+ * link knows every id its connection used (a TK103 unit may show its
+ * 12-character id and its IMEI), so a command for either reaches it, and
+ * the TK103 address is the id of its fixed-layout frames when it sent any.
+ *
+ * A Redis reply callback may find its command dropped meanwhile (evicted
+ * by a queue bound): such a command is unlinked and marked orphan, and the
+ * callback frees it.
+ */
+#include "ingest/downlink.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ingest/command.h"
+#include "ingest/conn.h"
+#include "ingest/report.h"
+#include "ingest/session.h"
+#include "ingest/writer.h"
+#include "lib/clock.h"
+#include "lib/escape.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "lib/rconn.h"
+#include "lib/xmalloc.h"
+
+/* XREAD batch and block time; the reply timeout adds --redis-timeout. */
+#define READ_COUNT "128"
+#define READ_BLOCK_MS 2000
+/* Claims in flight beyond which reading more commands waits. */
+#define CLAIM_WINDOW 1024
+/* A claim outlives the read-back window by this much (clock skew). */
+#define CLAIM_GRACE_MS 60000
+/* Ids one TCP connection may go by (fixed id, IMEI, a comma-layout id). */
+#define LINK_IDS 4
+#define TICK_MS 1000
+/* Devices with nothing pending and no live peer are swept this often. */
+#define SWEEP_TICKS 10
+#define STREAM_ID_MAX 48
+#define NAME_MAX_LEN 64
+
+enum dl_state { DL_CHECK, DL_WAIT, DL_CLAIM, DL_HELD };
+enum dl_goal { GOAL_DELIVER, GOAL_EXPIRE, GOAL_REFUSE };
+
+struct dl_dev;
+
+/* One TCP connection that identified as one or more devices. */
+struct dl_link {
+	struct conn *conn;
+	enum report_proto proto;
+	bool fixed;			/* addr is a fixed-layout TK103 id */
+	char addr[REPORT_ID_MAX];	/* what commands address it by */
+	int ndevs;
+	struct dl_dev *devs[LINK_IDS];
+};
+
+/* The last UDP peer of a device. */
+struct dl_udp {
+	int64_t seen_ms;		/* monotonic */
+	int fd;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	enum report_proto proto;
+	bool fixed;
+	char addr[REPORT_ID_MAX];
+	char peer[64];
+};
+
+struct dl_cmd;
+
+struct dl_dev {
+	struct dl_dev *hnext;
+	struct dl_link *tcp;		/* NULL when not connected here */
+	struct dl_udp *udp;		/* NULL until a datagram came */
+	struct dl_cmd *head, *tail;
+	size_t npending;
+	char id[REPORT_ID_MAX];
+};
+
+struct dl_cmd {
+	struct downlink *dl;
+	struct dl_cmd *prev, *next;	/* all commands held, stream order */
+	struct dl_cmd *dprev, *dnext;	/* the device's queue */
+	struct dl_dev *dev;		/* NULL for a refused entry */
+	enum dl_state state;
+	enum dl_goal goal;
+	bool orphan;			/* unlinked; the reply callback frees */
+	int64_t t_ms;			/* entry time (from its id) */
+	int64_t expires_ms;
+	char *device;
+	char *name;
+	char *param;			/* NULL: none */
+	size_t paramlen;
+	char *reason;			/* GOAL_REFUSE: why */
+	char id[STREAM_ID_MAX];
+};
+
+/* Where a command goes now. */
+struct dl_endpoint {
+	const char *transport;
+	const char *peer;
+	enum report_proto proto;
+	const char *addr;
+	struct conn *conn;		/* TCP */
+	const struct dl_udp *udp;	/* UDP */
+};
+
+struct downlink {
+	struct event_base *base;
+	struct writer *w;
+	struct rconn *rd;		/* XREAD BLOCK */
+	struct rconn *ctl;		/* claims and checks */
+	struct event *tick;
+	char *stream_key;
+	char *results_key;
+	char *claim_prefix;
+	char ingest_id[128];
+	int64_t start_ms;
+	int64_t udp_ttl_ms;
+	size_t per_device;
+	size_t pending_max;
+	char last_id[STREAM_ID_MAX];	/* of P:commands */
+	char last_result[STREAM_ID_MAX];	/* of P:command-results */
+	bool reading;
+	bool freeing;
+	size_t ctl_inflight;
+	unsigned ticks;
+	char last_error[160];
+
+	struct dl_cmd *head, *tail;
+	size_t npending;
+
+	struct dl_dev **buckets;
+	size_t nbuckets;
+	size_t ndevs;
+
+	struct metric *received, *sent, *expired, *unsupported, *elsewhere,
+	    *dropped;
+};
+
+static void step(struct dl_cmd *c);
+
+/* Logs a Redis trouble once per distinct text (then at debug level). */
+static void
+log_trouble(struct downlink *dl, const char *what, const char *why)
+{
+	char line[sizeof dl->last_error];
+
+	snprintf(line, sizeof line, "%s: %s", what, why);
+	if (strcmp(line, dl->last_error) != 0) {
+		log_warn("downlink: %s", line);
+		memcpy(dl->last_error, line, sizeof line);
+	} else
+		log_debug("downlink: %s", line);
+}
+
+/* ---- Devices ---- */
+
+static size_t
+hash(const char *id, size_t n)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h & (n - 1);
+}
+
+static void
+dev_grow(struct downlink *dl)
+{
+	size_t n = dl->nbuckets * 2;
+	struct dl_dev **b = xcalloc(n, sizeof *b);
+
+	for (size_t i = 0; i < dl->nbuckets; i++) {
+		struct dl_dev *d = dl->buckets[i], *next;
+
+		for (; d != NULL; d = next) {
+			size_t k = hash(d->id, n);
+
+			next = d->hnext;
+			d->hnext = b[k];
+			b[k] = d;
+		}
+	}
+	free(dl->buckets);
+	dl->buckets = b;
+	dl->nbuckets = n;
+}
+
+/* The device record for id; created when create is set (else NULL). */
+static struct dl_dev *
+dev_get(struct downlink *dl, const char *id, bool create)
+{
+	size_t k = hash(id, dl->nbuckets);
+	struct dl_dev *d;
+
+	for (d = dl->buckets[k]; d != NULL; d = d->hnext) {
+		if (strcmp(d->id, id) == 0)
+			return d;
+	}
+	if (!create)
+		return NULL;
+	if (dl->ndevs >= 2 * dl->nbuckets) {
+		dev_grow(dl);
+		k = hash(id, dl->nbuckets);
+	}
+	d = xcalloc(1, sizeof *d);
+	snprintf(d->id, sizeof d->id, "%s", id);
+	d->hnext = dl->buckets[k];
+	dl->buckets[k] = d;
+	dl->ndevs++;
+	return d;
+}
+
+static bool
+udp_fresh(const struct downlink *dl, const struct dl_dev *d, int64_t mono)
+{
+	return d->udp != NULL && mono - d->udp->seen_ms <= dl->udp_ttl_ms;
+}
+
+/* Frees the devices nobody needs: no link, no fresh peer, no command. */
+static void
+dev_sweep(struct downlink *dl)
+{
+	int64_t mono = clock_mono_ms();
+
+	for (size_t i = 0; i < dl->nbuckets; i++) {
+		struct dl_dev **pp = &dl->buckets[i];
+
+		while (*pp != NULL) {
+			struct dl_dev *d = *pp;
+
+			if (d->tcp == NULL && d->npending == 0 &&
+			    !udp_fresh(dl, d, mono)) {
+				*pp = d->hnext;
+				free(d->udp);
+				free(d);
+				dl->ndevs--;
+			} else
+				pp = &d->hnext;
+		}
+	}
+}
+
+/* Where d can be reached from here now; false when nowhere. */
+static bool
+reachable(const struct downlink *dl, const struct dl_dev *d,
+    struct dl_endpoint *ep)
+{
+	if (d == NULL)
+		return false;
+	if (d->tcp != NULL) {
+		ep->transport = "tcp";
+		ep->peer = conn_peer(d->tcp->conn);
+		ep->proto = d->tcp->proto;
+		ep->addr = d->tcp->addr;
+		ep->conn = d->tcp->conn;
+		ep->udp = NULL;
+		return true;
+	}
+	if (udp_fresh(dl, d, clock_mono_ms())) {
+		ep->transport = "udp";
+		ep->peer = d->udp->peer;
+		ep->proto = d->udp->proto;
+		ep->addr = d->udp->addr;
+		ep->conn = NULL;
+		ep->udp = d->udp;
+		return true;
+	}
+	return false;
+}
+
+/* ---- Commands held ---- */
+
+static void
+cmd_free(struct dl_cmd *c)
+{
+	free(c->device);
+	free(c->name);
+	free(c->param);
+	free(c->reason);
+	free(c);
+}
+
+/* Takes c out of both lists; frees it unless a reply is still due. */
+static void
+cmd_remove(struct dl_cmd *c)
+{
+	struct downlink *dl = c->dl;
+
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		dl->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		dl->tail = c->prev;
+	dl->npending--;
+	if (c->dev != NULL) {
+		struct dl_dev *d = c->dev;
+
+		if (c->dprev != NULL)
+			c->dprev->dnext = c->dnext;
+		else
+			d->head = c->dnext;
+		if (c->dnext != NULL)
+			c->dnext->dprev = c->dprev;
+		else
+			d->tail = c->dprev;
+		d->npending--;
+		c->dev = NULL;
+	}
+	if (c->state == DL_CHECK || c->state == DL_CLAIM)
+		c->orphan = true;
+	else
+		cmd_free(c);
+}
+
+/* Drops c to make room (a queue bound); says so. */
+static void
+cmd_evict(struct dl_cmd *c, const char *bound)
+{
+	char dev[4 * REPORT_ID_MAX + 1];
+
+	escape_bytes(dev, sizeof dev, (const uint8_t *)c->device,
+	    strlen(c->device));
+	log_warn("downlink: command %s for %s dropped: %s", c->id, dev, bound);
+	metric_add(c->dl->dropped, 1);
+	cmd_remove(c);
+}
+
+/* A command a bound may drop: no claim of ours is at stake. */
+static bool
+evictable(const struct dl_cmd *c)
+{
+	return c->state == DL_WAIT || c->state == DL_CHECK;
+}
+
+/*
+ * Appends c to the lists, dropping the oldest droppable commands when a
+ * bound is reached.  Returns false (c freed) when there was no room.
+ */
+static bool
+cmd_add(struct downlink *dl, struct dl_cmd *c, struct dl_dev *d)
+{
+	struct dl_cmd *o;
+
+	if (d != NULL && d->npending >= dl->per_device) {
+		for (o = d->head; o != NULL && !evictable(o); o = o->dnext)
+			;
+		if (o == NULL) {
+			log_warn("downlink: command %s dropped: the queue of its "
+			    "device holds only claimed commands", c->id);
+			metric_add(dl->dropped, 1);
+			cmd_free(c);
+			return false;
+		}
+		cmd_evict(o, "too many commands waiting for the device");
+	}
+	if (dl->npending >= dl->pending_max) {
+		for (o = dl->head; o != NULL && !evictable(o); o = o->next)
+			;
+		if (o == NULL) {
+			log_warn("downlink: command %s dropped: %zu commands "
+			    "held already", c->id, dl->npending);
+			metric_add(dl->dropped, 1);
+			cmd_free(c);
+			return false;
+		}
+		cmd_evict(o, "too many commands waiting");
+	}
+	c->prev = dl->tail;
+	c->next = NULL;
+	if (dl->tail != NULL)
+		dl->tail->next = c;
+	else
+		dl->head = c;
+	dl->tail = c;
+	dl->npending++;
+	c->dev = d;
+	if (d != NULL) {
+		c->dprev = d->tail;
+		c->dnext = NULL;
+		if (d->tail != NULL)
+			d->tail->dnext = c;
+		else
+			d->head = c;
+		d->tail = c;
+		d->npending++;
+	}
+	return true;
+}
+
+/* ---- Results ---- */
+
+/* Writes the outcome of c to P:command-results, logs and counts it. */
+static void
+result(struct dl_cmd *c, const char *status, const struct command_bytes *b,
+    const char *reason, const struct dl_endpoint *ep)
+{
+	struct downlink *dl = c->dl;
+	struct writer_result r = {
+		.device = c->device, .command = c->name, .status = status,
+		.raw = b != NULL ? (const uint8_t *)b->buf : NULL,
+		.rawlen = b != NULL ? b->len : 0, .id = c->id, .reason = reason,
+		.transport = ep != NULL ? ep->transport : NULL,
+		.peer = ep != NULL ? ep->peer : NULL, .ingest = dl->ingest_id,
+	};
+	char dev[4 * REPORT_ID_MAX + 1], name[4 * NAME_MAX_LEN + 1];
+	char raw[4 * COMMAND_BYTES_MAX + 1];
+
+	writer_result(dl->w, &r);
+	escape_bytes(dev, sizeof dev, (const uint8_t *)c->device,
+	    strlen(c->device));
+	escape_bytes(name, sizeof name, (const uint8_t *)c->name,
+	    strlen(c->name));
+	if (b != NULL) {
+		escape_bytes(raw, sizeof raw, (const uint8_t *)b->buf, b->len);
+		log_info("downlink: %s %s for %s: sent over %s %s: %s", c->id,
+		    name, dev, ep->transport, ep->peer, raw);
+		metric_add(dl->sent, 1);
+	} else if (reason != NULL) {
+		log_info("downlink: %s %s for %s: unsupported: %s", c->id, name,
+		    dev, reason);
+		metric_add(dl->unsupported, 1);
+	} else {
+		log_info("downlink: %s %s for %s: expired", c->id, name, dev);
+		metric_add(dl->expired, 1);
+	}
+}
+
+/* ---- Delivery ---- */
+
+static bool
+send_bytes(const struct dl_endpoint *ep, const struct command_bytes *b)
+{
+	if (ep->conn != NULL)
+		return conn_write(ep->conn, b->buf, b->len) == 0;
+	if (sendto(ep->udp->fd, b->buf, b->len, 0,
+	    (const struct sockaddr *)&ep->udp->sa, ep->udp->salen) ==
+	    (ssize_t)b->len)
+		return true;
+	log_warn("downlink: udp %s: %s", ep->peer, strerror(errno));
+	return false;
+}
+
+/* c is claimed by us: send it if its device is here, else expire it. */
+static void
+deliver(struct dl_cmd *c)
+{
+	struct dl_endpoint ep;
+	struct command_bytes b;
+	char err[COMMAND_ERR_LEN];
+
+	if (reachable(c->dl, c->dev, &ep)) {
+		if (command_build(ep.proto, ep.addr, c->name, c->param,
+		    c->paramlen, &b, err, sizeof err) == -1) {
+			result(c, "unsupported", NULL, err, NULL);
+			cmd_remove(c);
+			return;
+		}
+		if (send_bytes(&ep, &b)) {
+			result(c, "sent", &b, NULL, &ep);
+			cmd_remove(c);
+			return;
+		}
+	}
+	if (clock_now_ms() >= c->expires_ms) {
+		result(c, "expired", NULL, NULL, NULL);
+		cmd_remove(c);
+	}
+}
+
+/* ---- Claims ---- */
+
+static void read_next(struct downlink *dl);
+
+/* Reading waits while too many claims are in flight; picks up here. */
+static void
+resume_read(struct downlink *dl)
+{
+	if (!dl->reading && dl->ctl_inflight < CLAIM_WINDOW / 2)
+		read_next(dl);
+}
+
+static void
+on_claim(struct rconn *rc, struct redisReply *reply, void *arg)
+{
+	struct dl_cmd *c = arg;
+	struct downlink *dl = c->dl;
+
+	(void)rc;
+	dl->ctl_inflight--;
+	if (c->orphan) {
+		cmd_free(c);
+		return;
+	}
+	if (dl->freeing)
+		return;
+	c->state = DL_WAIT;
+	if (reply == NULL) {
+		/* Redis went away: the tick claims again once it is back. */
+	} else if (reply->type == REDIS_REPLY_ERROR) {
+		log_trouble(dl, "claim refused", reply->str);
+	} else if (reply->type != REDIS_REPLY_NIL &&
+	    (reply->type != REDIS_REPLY_STRING ||
+	    strcmp(reply->str, dl->ingest_id) != 0)) {
+		/*
+		 * Another process holds it.  (NIL: the key was free and is
+		 * ours now; our own id: an earlier claim of ours whose reply
+		 * the lost connection took, so ours too.)
+		 */
+		log_debug("downlink: %s: claimed by %s", c->id,
+		    reply->type == REDIS_REPLY_STRING ? reply->str : "?");
+		metric_add(dl->elsewhere, 1);
+		cmd_remove(c);
+	} else {
+		c->state = DL_HELD;
+		switch (c->goal) {
+		case GOAL_REFUSE:
+			result(c, "unsupported", NULL, c->reason, NULL);
+			cmd_remove(c);
+			break;
+		case GOAL_EXPIRE:
+			result(c, "expired", NULL, NULL, NULL);
+			cmd_remove(c);
+			break;
+		case GOAL_DELIVER:
+			deliver(c);
+			break;
+		}
+	}
+	resume_read(dl);
+}
+
+/* Sends the claim for c's goal; on failure c stays WAIT for the tick. */
+static void
+claim(struct dl_cmd *c, enum dl_goal goal)
+{
+	struct downlink *dl = c->dl;
+	char key[256], px[24];
+	const char *argv[7];
+	size_t lens[7];
+	int64_t left;
+
+	c->goal = goal;
+	/* Past the read-back window of any process that may see c. */
+	left = c->t_ms + (int64_t)DOWNLINK_TTL_MAX * 1000 + CLAIM_GRACE_MS -
+	    clock_now_ms();
+	if (left < CLAIM_GRACE_MS)
+		left = CLAIM_GRACE_MS;
+	snprintf(key, sizeof key, "%s%s", dl->claim_prefix, c->id);
+	snprintf(px, sizeof px, "%" PRId64, left);
+	argv[0] = "SET";
+	argv[1] = key;
+	argv[2] = dl->ingest_id;
+	argv[3] = "NX";
+	argv[4] = "GET";
+	argv[5] = "PX";
+	argv[6] = px;
+	for (int i = 0; i < 7; i++)
+		lens[i] = strlen(argv[i]);
+	if (rconn_command_argv(dl->ctl, on_claim, c, 7, argv, lens) == 0) {
+		c->state = DL_CLAIM;
+		dl->ctl_inflight++;
+	}
+}
+
+/* Moves c on as far as it can go now. */
+static void
+step(struct dl_cmd *c)
+{
+	struct dl_endpoint ep;
+
+	switch (c->state) {
+	case DL_WAIT:
+		if (c->goal == GOAL_REFUSE)
+			claim(c, GOAL_REFUSE);
+		else if (clock_now_ms() >= c->expires_ms)
+			claim(c, GOAL_EXPIRE);
+		else if (reachable(c->dl, c->dev, &ep))
+			claim(c, GOAL_DELIVER);
+		break;
+	case DL_HELD:
+		deliver(c);
+		break;
+	case DL_CHECK:
+	case DL_CLAIM:
+		break;
+	}
+}
+
+/* Steps every command of d, in stream order. */
+static void
+advance(struct dl_dev *d)
+{
+	struct dl_cmd *c, *next;
+
+	for (c = d->head; c != NULL; c = next) {
+		next = c->dnext;
+		step(c);
+	}
+}
+
+static void
+advance_all(struct downlink *dl)
+{
+	struct dl_cmd *c, *next;
+
+	for (c = dl->head; c != NULL; c = next) {
+		next = c->next;
+		step(c);
+	}
+}
+
+/* ---- Reading P:commands ---- */
+
+static void
+on_check(struct rconn *rc, struct redisReply *reply, void *arg)
+{
+	struct dl_cmd *c = arg;
+	struct downlink *dl = c->dl;
+
+	(void)rc;
+	dl->ctl_inflight--;
+	if (c->orphan) {
+		cmd_free(c);
+		return;
+	}
+	if (dl->freeing)
+		return;
+	c->state = DL_WAIT;
+	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER &&
+	    reply->integer > 0) {
+		log_debug("downlink: %s: resolved before this process started",
+		    c->id);
+		cmd_remove(c);
+	} else
+		step(c);
+	resume_read(dl);
+}
+
+/* The value of field `name` in an entry's field list, or NULL. */
+static const struct redisReply *
+field(const struct redisReply *fields, const char *name)
+{
+	for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+		const struct redisReply *k = fields->element[i];
+
+		if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0 &&
+		    fields->element[i + 1]->type == REDIS_REPLY_STRING)
+			return fields->element[i + 1];
+	}
+	return NULL;
+}
+
+/* Seconds of a ttl field: digits only, > 0; -1 when bad. */
+static int64_t
+parse_ttl(const struct redisReply *v)
+{
+	int64_t t = 0;
+
+	if (v->len == 0 || v->len > 12)
+		return -1;
+	for (size_t i = 0; i < v->len; i++) {
+		if (v->str[i] < '0' || v->str[i] > '9')
+			return -1;
+		t = t * 10 + (v->str[i] - '0');
+	}
+	return t > 0 ? t : -1;
+}
+
+/* One P:commands entry becomes a command held (or refused). */
+static void
+entry(struct downlink *dl, const struct redisReply *id,
+    const struct redisReply *fields)
+{
+	const struct redisReply *dev, *name, *param, *ttl;
+	struct dl_cmd *c;
+	struct dl_dev *d = NULL;
+	char why[COMMAND_ERR_LEN];
+	int64_t secs = DOWNLINK_TTL_DEFAULT;
+
+	if (id->type != REDIS_REPLY_STRING || id->len >= STREAM_ID_MAX)
+		return;
+	memcpy(dl->last_id, id->str, id->len + 1);
+	metric_add(dl->received, 1);
+	if (fields == NULL || fields->type != REDIS_REPLY_ARRAY)
+		return;
+	dev = field(fields, "device");
+	name = field(fields, "command");
+	param = field(fields, "param");
+	ttl = field(fields, "ttl");
+
+	c = xcalloc(1, sizeof *c);
+	c->dl = dl;
+	memcpy(c->id, id->str, id->len + 1);
+	c->t_ms = strtoll(id->str, NULL, 10);
+	c->device = dev != NULL ? xstrndup(dev->str, dev->len) : xstrdup("");
+	c->name = name != NULL ? xstrndup(name->str, name->len < NAME_MAX_LEN ?
+	    name->len : NAME_MAX_LEN) : xstrdup("");
+	if (param != NULL) {
+		c->param = xmemdup(param->str, param->len + 1);
+		c->paramlen = param->len;
+	}
+	c->state = DL_WAIT;
+	c->goal = GOAL_DELIVER;
+	why[0] = '\0';
+	if (dev == NULL || dev->len == 0)
+		snprintf(why, sizeof why, "no device");
+	else if (dev->len >= REPORT_ID_MAX)
+		snprintf(why, sizeof why, "device id longer than %d bytes",
+		    REPORT_ID_MAX - 1);
+	else if (strlen(c->device) != dev->len)
+		snprintf(why, sizeof why, "device id holds a NUL byte");
+	else if (name == NULL || name->len == 0)
+		snprintf(why, sizeof why, "no command name");
+	else if (ttl != NULL && (secs = parse_ttl(ttl)) < 0)
+		snprintf(why, sizeof why, "ttl is not a positive number of "
+		    "seconds");
+	else
+		command_check(c->name, c->param, c->paramlen, why, sizeof why);
+	if (secs > DOWNLINK_TTL_MAX)
+		secs = DOWNLINK_TTL_MAX;
+	c->expires_ms = c->t_ms + (secs > 0 ? secs : 0) * 1000;
+	if (why[0] != '\0') {
+		c->goal = GOAL_REFUSE;
+		c->reason = xstrdup(why);
+	} else
+		d = dev_get(dl, c->device, true);
+	if (!cmd_add(dl, c, d))
+		return;
+	/* Read back from before this process: maybe resolved already. */
+	if (c->goal != GOAL_REFUSE && c->t_ms < dl->start_ms &&
+	    clock_now_ms() < c->expires_ms) {
+		char key[256];
+		const char *argv[2] = { "EXISTS", key };
+		size_t lens[2];
+
+		snprintf(key, sizeof key, "%s%s", dl->claim_prefix, c->id);
+		lens[0] = 6;
+		lens[1] = strlen(key);
+		if (rconn_command_argv(dl->ctl, on_check, c, 2, argv, lens) == 0) {
+			c->state = DL_CHECK;
+			dl->ctl_inflight++;
+			return;
+		}
+	}
+	step(c);
+}
+
+/*
+ * A P:command-results entry: the command it names was resolved (by us,
+ * or by another process that claimed it), so a copy still waiting here
+ * goes now rather than at its expiry.
+ */
+static void
+result_seen(struct downlink *dl, const struct redisReply *id,
+    const struct redisReply *fields)
+{
+	const struct redisReply *dev, *cid;
+	struct dl_dev *d;
+
+	if (id->type != REDIS_REPLY_STRING || id->len >= STREAM_ID_MAX)
+		return;
+	memcpy(dl->last_result, id->str, id->len + 1);
+	if (fields == NULL || fields->type != REDIS_REPLY_ARRAY ||
+	    (dev = field(fields, "device")) == NULL ||
+	    (cid = field(fields, "id")) == NULL ||
+	    (d = dev_get(dl, dev->str, false)) == NULL)
+		return;
+	for (struct dl_cmd *c = d->head; c != NULL; c = c->dnext) {
+		if (strcmp(c->id, cid->str) != 0)
+			continue;
+		/* CLAIM: the claim's reply says lost; HELD cannot be. */
+		if (evictable(c)) {
+			log_debug("downlink: %s: resolved elsewhere", c->id);
+			metric_add(dl->elsewhere, 1);
+			cmd_remove(c);
+		}
+		return;
+	}
+}
+
+static void
+on_read(struct rconn *rc, struct redisReply *reply, void *arg)
+{
+	struct downlink *dl = arg;
+
+	(void)rc;
+	dl->reading = false;
+	if (dl->freeing || reply == NULL)
+		return;		/* reconnecting: on_rd_state reads again */
+	if (reply->type == REDIS_REPLY_ERROR) {
+		/* The tick tries again within a second. */
+		log_trouble(dl, "XREAD refused", reply->str);
+		return;
+	}
+	if (reply->type == REDIS_REPLY_ARRAY) {
+		/* [[key, [[id, [field, value, …]], …]], …] */
+		for (size_t s = 0; s < reply->elements; s++) {
+			const struct redisReply *st = reply->element[s], *es;
+			bool cmds;
+
+			if (st->type != REDIS_REPLY_ARRAY || st->elements < 2 ||
+			    st->element[0]->type != REDIS_REPLY_STRING ||
+			    st->element[1]->type != REDIS_REPLY_ARRAY)
+				continue;
+			cmds = strcmp(st->element[0]->str, dl->stream_key) == 0;
+			es = st->element[1];
+			for (size_t i = 0; i < es->elements; i++) {
+				const struct redisReply *e = es->element[i];
+
+				if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
+					continue;
+				if (cmds)
+					entry(dl, e->element[0], e->element[1]);
+				else
+					result_seen(dl, e->element[0], e->element[1]);
+			}
+		}
+	}
+	read_next(dl);
+}
+
+static void
+read_next(struct downlink *dl)
+{
+	const char *argv[] = { "XREAD", "COUNT", READ_COUNT, "BLOCK", NULL,
+	    "STREAMS", dl->stream_key, dl->results_key, dl->last_id,
+	    dl->last_result };
+	size_t lens[sizeof argv / sizeof argv[0]];
+	char block[16];
+
+	if (dl->reading || dl->freeing || !rconn_connected(dl->rd) ||
+	    dl->ctl_inflight >= CLAIM_WINDOW)
+		return;
+	snprintf(block, sizeof block, "%d", READ_BLOCK_MS);
+	argv[4] = block;
+	for (size_t i = 0; i < sizeof argv / sizeof argv[0]; i++)
+		lens[i] = strlen(argv[i]);
+	if (rconn_command_argv(dl->rd, on_read, dl,
+	    (int)(sizeof argv / sizeof argv[0]), argv, lens) == 0)
+		dl->reading = true;
+}
+
+static void
+on_rd_state(struct rconn *rc, bool up, const char *reason, void *arg)
+{
+	struct downlink *dl = arg;
+
+	(void)rc;
+	(void)reason;
+	if (up)
+		read_next(dl);
+}
+
+static void
+on_ctl_state(struct rconn *rc, bool up, const char *reason, void *arg)
+{
+	struct downlink *dl = arg;
+
+	(void)rc;
+	(void)reason;
+	if (up) {
+		dl->last_error[0] = '\0';
+		advance_all(dl);
+	}
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct downlink *dl = arg;
+
+	(void)fd;
+	(void)what;
+	advance_all(dl);
+	read_next(dl);
+	if (++dl->ticks % SWEEP_TICKS == 0)
+		dev_sweep(dl);
+}
+
+/* ---- Frames from the devices ---- */
+
+/* The ids a frame shows, and whether the first is a fixed-layout id. */
+struct frame_ids {
+	int n;
+	const char *id[2];
+	bool fixed;
+};
+
+static bool
+contains(const uint8_t *raw, size_t len, const char *s)
+{
+	return memmem(raw, len, s, strlen(s)) != NULL;
+}
+
+/*
+ * The first is the frame's device id.  It must appear in the frame: the
+ * UDP session is shared by every peer, so the session's "last device" of a
+ * datagram without an id would be another peer's.
+ */
+static bool
+frame_ids(const struct session_frame *f, struct frame_ids *ids)
+{
+	const struct report_attr *imei;
+	const char *id;
+	const uint8_t *open;
+
+	ids->n = 0;
+	ids->fixed = false;
+	if (f->result == REPORT_ERROR)
+		return false;
+	id = f->report != NULL && f->report->device[0] != '\0' ?
+	    f->report->device : f->device;
+	if (id == NULL || id[0] == '\0' || !contains(f->raw, f->len, id))
+		return false;
+	ids->id[ids->n++] = id;
+	if (f->report != NULL &&
+	    (imei = report_attr(f->report, "imei")) != NULL &&
+	    imei->type == REPORT_ATTR_STR && imei->len > 0 &&
+	    imei->len < REPORT_ID_MAX &&
+	    (strlen(id) != imei->len || memcmp(id, imei->s, imei->len) != 0))
+		ids->id[ids->n++] = NULL;	/* filled by the caller */
+	/* Fixed layout: "(" + id + command code, no comma after the id. */
+	if (f->proto == SESSION_TK103 &&
+	    (open = memchr(f->raw, '(', f->len)) != NULL) {
+		size_t at = (size_t)(open - f->raw) + 1, n = strlen(id);
+
+		ids->fixed = at + n < f->len && memcmp(f->raw + at, id, n) == 0 &&
+		    f->raw[at + n] != ',';
+	}
+	return true;
+}
+
+/* Copies the frame's IMEI (second id) into buf when it has one. */
+static void
+frame_imei(const struct session_frame *f, struct frame_ids *ids, char *buf)
+{
+	const struct report_attr *imei;
+
+	if (ids->n < 2)
+		return;
+	imei = report_attr(f->report, "imei");
+	memcpy(buf, imei->s, imei->len);
+	buf[imei->len] = '\0';
+	ids->id[1] = buf;
+}
+
+/* The address a peer is commanded by, from what its frames showed. */
+static void
+set_addr(char *addr, bool *fixed, const struct frame_ids *ids)
+{
+	if (ids->fixed || !*fixed)
+		snprintf(addr, REPORT_ID_MAX, "%s", ids->id[0]);
+	if (ids->fixed)
+		*fixed = true;
+}
+
+static enum report_proto
+proto_of(const struct session_frame *f)
+{
+	return f->proto == SESSION_TK103 ? REPORT_PROTO_TK103 :
+	    REPORT_PROTO_GPS103;
+}
+
+static void
+link_drop_dev(struct dl_link *l, struct dl_dev *d)
+{
+	for (int i = 0; i < l->ndevs; i++) {
+		if (l->devs[i] == d) {
+			memmove(&l->devs[i], &l->devs[i + 1],
+			    (size_t)(l->ndevs - i - 1) * sizeof l->devs[0]);
+			l->ndevs--;
+			return;
+		}
+	}
+}
+
+/* Makes l the way to reach d. */
+static void
+link_attach(struct dl_link *l, struct dl_dev *d)
+{
+	if (d->tcp == l)
+		return;
+	if (d->tcp != NULL)
+		link_drop_dev(d->tcp, d);
+	if (l->ndevs == LINK_IDS) {
+		if (l->devs[0]->tcp == l)
+			l->devs[0]->tcp = NULL;
+		link_drop_dev(l, l->devs[0]);
+	}
+	l->devs[l->ndevs++] = d;
+	d->tcp = l;
+}
+
+void
+downlink_tcp_frame(struct downlink *dl, struct conn *c,
+    const struct session_frame *f)
+{
+	struct frame_ids ids;
+	struct dl_link *l;
+	char imei[REPORT_ID_MAX];
+
+	if (!frame_ids(f, &ids))
+		return;
+	frame_imei(f, &ids, imei);
+	if ((l = conn_udata(c)) == NULL) {
+		l = xcalloc(1, sizeof *l);
+		l->conn = c;
+		conn_set_udata(c, l);
+	}
+	l->proto = proto_of(f);
+	set_addr(l->addr, &l->fixed, &ids);
+	for (int i = 0; i < ids.n; i++) {
+		struct dl_dev *d = dev_get(dl, ids.id[i], true);
+
+		link_attach(l, d);
+		if (d->head != NULL)
+			advance(d);
+	}
+}
+
+void
+downlink_tcp_closed(struct downlink *dl, struct conn *c)
+{
+	struct dl_link *l = conn_udata(c);
+
+	(void)dl;
+	if (l == NULL)
+		return;
+	for (int i = 0; i < l->ndevs; i++) {
+		if (l->devs[i]->tcp == l)
+			l->devs[i]->tcp = NULL;
+	}
+	conn_set_udata(c, NULL);
+	free(l);
+}
+
+void
+downlink_udp_frame(struct downlink *dl, int fd, const struct sockaddr *from,
+    socklen_t fromlen, const char *peer, const struct session_frame *f)
+{
+	struct frame_ids ids;
+	char imei[REPORT_ID_MAX];
+
+	if (!frame_ids(f, &ids) || fromlen > sizeof(struct sockaddr_storage))
+		return;
+	frame_imei(f, &ids, imei);
+	for (int i = 0; i < ids.n; i++) {
+		struct dl_dev *d = dev_get(dl, ids.id[i], true);
+		struct dl_udp *u;
+
+		if (d->udp == NULL)
+			d->udp = xcalloc(1, sizeof *d->udp);
+		u = d->udp;
+		u->seen_ms = clock_mono_ms();
+		u->fd = fd;
+		memcpy(&u->sa, from, fromlen);
+		u->salen = fromlen;
+		u->proto = proto_of(f);
+		set_addr(u->addr, &u->fixed, &ids);
+		snprintf(u->peer, sizeof u->peer, "%s", peer);
+		if (d->head != NULL)
+			advance(d);
+	}
+}
+
+/* ---- Life cycle ---- */
+
+static double
+m_pending(void *arg)
+{
+	return (double)((struct downlink *)arg)->npending;
+}
+
+static void
+register_metrics(struct downlink *dl, struct metrics *m)
+{
+	if (m == NULL)
+		return;
+	dl->received = metrics_counter(m, "geoalarm_ingest_commands_received_total",
+	    "P:commands entries read");
+	dl->sent = metrics_counter(m, "geoalarm_ingest_commands_sent_total",
+	    "Commands sent to a device by this process");
+	dl->expired = metrics_counter(m, "geoalarm_ingest_commands_expired_total",
+	    "Commands reported expired by this process");
+	dl->unsupported = metrics_counter(m,
+	    "geoalarm_ingest_commands_unsupported_total",
+	    "Commands reported unsupported by this process");
+	dl->elsewhere = metrics_counter(m,
+	    "geoalarm_ingest_commands_claimed_elsewhere_total",
+	    "Commands another ingest process claimed or resolved");
+	dl->dropped = metrics_counter(m, "geoalarm_ingest_commands_dropped_total",
+	    "Commands dropped because a queue bound was reached");
+	metrics_gauge_fn(m, "geoalarm_ingest_commands_pending",
+	    "Commands held in memory", m_pending, dl);
+}
+
+struct downlink *
+downlink_new(struct event_base *base, const struct downlink_opts *o,
+    struct writer *w, struct metrics *m, char *err, size_t errlen)
+{
+	struct downlink *dl = xcalloc(1, sizeof *dl);
+	struct timeval tv = { TICK_MS / 1000, (TICK_MS % 1000) * 1000 };
+	char host[64];
+
+	dl->base = base;
+	dl->w = w;
+	dl->stream_key = xasprintf("%s:commands", o->prefix);
+	dl->results_key = xasprintf("%s:command-results", o->prefix);
+	dl->claim_prefix = xasprintf("%s:command:", o->prefix);
+	dl->udp_ttl_ms = (int64_t)o->udp_peer_ttl * 1000;
+	dl->per_device = o->per_device > 0 ? o->per_device : DOWNLINK_PER_DEVICE;
+	dl->pending_max = o->pending_max > 0 ? o->pending_max :
+	    DOWNLINK_PENDING_MAX;
+	dl->nbuckets = 1024;
+	dl->buckets = xcalloc(dl->nbuckets, sizeof *dl->buckets);
+	dl->start_ms = clock_now_ms();
+	if (gethostname(host, sizeof host) == -1)
+		snprintf(host, sizeof host, "ingest");
+	host[sizeof host - 1] = '\0';
+	snprintf(dl->ingest_id, sizeof dl->ingest_id, "%s:%ld:%" PRId64, host,
+	    (long)getpid(), dl->start_ms);
+	snprintf(dl->last_id, sizeof dl->last_id, "%" PRId64 "-0",
+	    dl->start_ms - (int64_t)DOWNLINK_TTL_MAX * 1000);
+	/* Results from before are covered by the claim check of entry(). */
+	snprintf(dl->last_result, sizeof dl->last_result, "%" PRId64 "-0",
+	    dl->start_ms);
+	register_metrics(dl, m);
+	dl->rd = rconn_new(base, o->redis, "redis-commands", on_rd_state, dl,
+	    err, errlen);
+	if (dl->rd == NULL)
+		goto fail;
+	dl->ctl = rconn_new(base, o->redis, "redis-claims", on_ctl_state, dl,
+	    err, errlen);
+	if (dl->ctl == NULL)
+		goto fail;
+	rconn_set_reply_timeout(dl->rd, READ_BLOCK_MS + o->redis_timeout * 1000);
+	rconn_set_reply_timeout(dl->ctl, o->redis_timeout * 1000);
+	dl->tick = event_new(base, -1, EV_PERSIST, on_tick, dl);
+	evtimer_add(dl->tick, &tv);
+	return dl;
+fail:
+	downlink_free(dl);
+	return NULL;
+}
+
+void
+downlink_free(struct downlink *dl)
+{
+	if (dl == NULL)
+		return;
+	/* Reply callbacks run with NULL here: orphans are freed by them,
+	 * the rest stay listed and go below. */
+	dl->freeing = true;
+	rconn_free(dl->rd);
+	rconn_free(dl->ctl);
+	if (dl->tick != NULL)
+		event_free(dl->tick);
+	while (dl->head != NULL) {
+		struct dl_cmd *c = dl->head;
+
+		c->state = DL_WAIT;
+		cmd_remove(c);
+	}
+	for (size_t i = 0; i < dl->nbuckets; i++) {
+		struct dl_dev *d, *next;
+
+		for (d = dl->buckets[i]; d != NULL; d = next) {
+			next = d->hnext;
+			free(d->udp);
+			free(d);
+		}
+	}
+	free(dl->buckets);
+	free(dl->stream_key);
+	free(dl->results_key);
+	free(dl->claim_prefix);
+	free(dl);
+}
+
+const char *
+downlink_ingest_id(const struct downlink *dl)
+{
+	return dl->ingest_id;
+}
+
+size_t
+downlink_pending(const struct downlink *dl)
+{
+	return dl->npending;
+}

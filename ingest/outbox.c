@@ -1,0 +1,305 @@
+/*
+ * outbox.c: a ring of entries addressed by ever-growing sequence numbers.
+ *
+ *   head <= next <= tail
+ *   [head, tail)  entries queued, oldest first
+ *   [head, next)  entries whose commands have been handed to the
+ *                 connection (all, or those not yet acknowledged)
+ *
+ * Redis answers the commands of one connection in order, so a second ring,
+ * `flight`, records (entry, command) for each command sent; outbox_reply
+ * pops its oldest record.  An entry whose commands are all acknowledged is
+ * done; done entries at the head leave the queue.  On disconnect the
+ * flight ring is emptied and next goes back to head: every entry not done
+ * is sent again (its acknowledged commands are skipped).
+ */
+#include "ingest/outbox.h"
+
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/metrics.h"
+#include "lib/xmalloc.h"
+
+/* A full queue drops an entry per push; say so at most this often. */
+#define DROP_LOG_INTERVAL_MS 10000
+
+struct outbox_entry {
+	char *cmds[OUTBOX_MAX_CMDS];
+	size_t lens[OUTBOX_MAX_CMDS];
+	uint8_t n;
+	uint8_t kind;
+	uint8_t acked;		/* bit i: command i acknowledged (or refused) */
+	bool tried;		/* sent at least once */
+	int64_t pushed_ms;
+};
+
+struct flight {
+	uint64_t seq;
+	int cmd;
+};
+
+struct outbox {
+	struct outbox_entry *ring;
+	size_t cap;
+	uint64_t head, next, tail;
+
+	struct flight *flight;
+	size_t window, fhead, flen;
+
+	bool up;
+	outbox_send_fn *send;
+	void *arg;
+	struct metric *latency;
+
+	struct outbox_stats st;
+	uint64_t drops_logged;
+	int64_t drop_log_ms;
+};
+
+struct outbox *
+outbox_new(size_t capacity, size_t window, outbox_send_fn *send, void *arg,
+    struct metric *latency)
+{
+	struct outbox *ob = xcalloc(1, sizeof *ob);
+
+	if (capacity < 1)
+		capacity = 1;
+	if (window < OUTBOX_MAX_CMDS)
+		window = OUTBOX_MAX_CMDS;
+	ob->cap = capacity;
+	ob->ring = xcalloc(capacity, sizeof *ob->ring);
+	ob->window = window;
+	ob->flight = xcalloc(window, sizeof *ob->flight);
+	ob->send = send;
+	ob->arg = arg;
+	ob->latency = latency;
+	return ob;
+}
+
+static struct outbox_entry *
+entry(const struct outbox *ob, uint64_t seq)
+{
+	return &ob->ring[seq % ob->cap];
+}
+
+static void
+entry_clear(struct outbox_entry *e)
+{
+	for (int i = 0; i < e->n; i++)
+		redisFreeCommand(e->cmds[i]);
+	memset(e, 0, sizeof *e);
+}
+
+void
+outbox_free(struct outbox *ob)
+{
+	if (ob == NULL)
+		return;
+	if (ob->tail > ob->head)
+		log_warn("outbox: %llu entries not written to Redis are lost",
+		    (unsigned long long)(ob->tail - ob->head));
+	for (uint64_t s = ob->head; s < ob->tail; s++)
+		entry_clear(entry(ob, s));
+	free(ob->ring);
+	free(ob->flight);
+	free(ob);
+}
+
+static bool
+done(const struct outbox_entry *e)
+{
+	return e->acked == (1u << e->n) - 1;
+}
+
+/* Removes done entries from the head. */
+static void
+pop_done(struct outbox *ob)
+{
+	int64_t now = ob->latency != NULL ? clock_mono_ms() : 0;
+
+	while (ob->head < ob->tail && done(entry(ob, ob->head))) {
+		struct outbox_entry *e = entry(ob, ob->head);
+
+		if (ob->latency != NULL)
+			metric_observe(ob->latency, (double)(now - e->pushed_ms) / 1000.0);
+		entry_clear(e);
+		ob->st.acked++;
+		ob->head++;
+		if (ob->next < ob->head)
+			ob->next = ob->head;
+	}
+}
+
+/* Sends entries from next on while connected and the window has room. */
+static void
+flush(struct outbox *ob)
+{
+	while (ob->up && ob->next < ob->tail) {
+		struct outbox_entry *e = entry(ob, ob->next);
+
+		if (ob->flen + e->n > ob->window)
+			return;
+		for (int i = 0; i < e->n; i++) {
+			struct flight *f;
+
+			if (e->acked & (1u << i))
+				continue;
+			if (ob->send(ob->arg, e->cmds[i], e->lens[i]) == -1) {
+				/* The connection is going away; the state
+				 * callback will rewind. */
+				ob->up = false;
+				return;
+			}
+			if (e->tried)
+				ob->st.resent++;
+			f = &ob->flight[(ob->fhead + ob->flen) % ob->window];
+			f->seq = ob->next;
+			f->cmd = i;
+			ob->flen++;
+		}
+		e->tried = true;
+		ob->next++;
+	}
+}
+
+static void
+log_drops(struct outbox *ob)
+{
+	int64_t now = clock_mono_ms();
+
+	if (ob->drops_logged != 0 && now - ob->drop_log_ms < DROP_LOG_INTERVAL_MS)
+		return;
+	log_warn("outbox: full (%zu entries): dropped %llu oldest so far "
+	    "(%llu reports)", ob->cap, (unsigned long long)ob->st.dropped,
+	    (unsigned long long)ob->st.dropped_reports);
+	ob->drops_logged = ob->st.dropped;
+	ob->drop_log_ms = now;
+}
+
+void
+outbox_push(struct outbox *ob, enum outbox_kind kind, char **cmds,
+    const size_t *lens, int n)
+{
+	struct outbox_entry *e;
+
+	if (n < 1 || n > OUTBOX_MAX_CMDS) {
+		for (int i = 0; i < n; i++)
+			redisFreeCommand(cmds[i]);
+		return;
+	}
+	if (ob->tail - ob->head == ob->cap) {
+		e = entry(ob, ob->head);
+		if (!done(e)) {
+			ob->st.dropped++;
+			if (e->kind == OUTBOX_REPORT)
+				ob->st.dropped_reports++;
+		}
+		/* Replies still due for it find seq < head and are ignored. */
+		entry_clear(e);
+		ob->head++;
+		if (ob->next < ob->head)
+			ob->next = ob->head;
+		log_drops(ob);
+	}
+	e = entry(ob, ob->tail++);
+	for (int i = 0; i < n; i++) {
+		e->cmds[i] = cmds[i];
+		e->lens[i] = lens[i];
+	}
+	e->n = (uint8_t)n;
+	e->kind = (uint8_t)kind;
+	e->acked = 0;
+	e->tried = false;
+	e->pushed_ms = clock_mono_ms();
+	ob->st.pushed++;
+	flush(ob);
+}
+
+void
+outbox_connected(struct outbox *ob, bool up)
+{
+	ob->up = up;
+	if (!up) {
+		ob->fhead = ob->flen = 0;
+		ob->next = ob->head;
+		return;
+	}
+	if (ob->tail > ob->head)
+		log_info("outbox: sending %llu queued entries",
+		    (unsigned long long)(ob->tail - ob->head));
+	flush(ob);
+}
+
+/* Errors after which the same command may well succeed on a fresh try. */
+static bool
+transient(const char *msg)
+{
+	static const char *const codes[] = {
+		"LOADING", "BUSY", "OOM", "READONLY", "MASTERDOWN", "TRYAGAIN",
+		"CLUSTERDOWN", "NOREPLICAS", "MISCONF",
+	};
+
+	for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+		size_t n = strlen(codes[i]);
+
+		if (strncmp(msg, codes[i], n) == 0 && (msg[n] == ' ' || msg[n] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+enum outbox_verdict
+outbox_reply(struct outbox *ob, const struct redisReply *reply)
+{
+	struct flight f;
+	struct outbox_entry *e;
+	enum outbox_verdict v = OUTBOX_CONTINUE;
+
+	if (ob->flen == 0)
+		return OUTBOX_CONTINUE;
+	f = ob->flight[ob->fhead];
+	ob->fhead = (ob->fhead + 1) % ob->window;
+	ob->flen--;
+	if (reply == NULL)
+		return OUTBOX_CONTINUE;
+	if (f.seq < ob->head)
+		goto out;	/* dropped while in flight */
+	e = entry(ob, f.seq);
+	if (reply->type == REDIS_REPLY_ERROR) {
+		if (transient(reply->str)) {
+			log_warn("outbox: Redis cannot serve now: %s", reply->str);
+			ob->up = false;
+			return OUTBOX_RESET;
+		}
+		ob->st.errors++;
+		log_error("outbox: Redis refused a command, not retrying: %s",
+		    reply->str);
+	}
+	e->acked |= (uint8_t)(1u << f.cmd);
+	pop_done(ob);
+out:
+	flush(ob);
+	return v;
+}
+
+size_t
+outbox_len(const struct outbox *ob)
+{
+	return (size_t)(ob->tail - ob->head);
+}
+
+size_t
+outbox_in_flight(const struct outbox *ob)
+{
+	return ob->flen;
+}
+
+void
+outbox_stats(const struct outbox *ob, struct outbox_stats *st)
+{
+	*st = ob->st;
+}

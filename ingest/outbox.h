@@ -1,0 +1,95 @@
+/*
+ * outbox.h: the bounded, ordered queue of Redis commands between the
+ * writer and the Redis connection.
+ *
+ * One entry is one report's worth of commands (the XADD and the device
+ * HSET, or one reject).  Entries are sent pipelined, many in flight, and
+ * leave the queue only when Redis has acknowledged every command of the
+ * entry; when the connection drops, everything not acknowledged is sent
+ * again, in order, once it is back.  When the queue holds `capacity`
+ * entries, pushing drops the oldest one and counts it.
+ *
+ * The outbox does no I/O itself: it calls a send function for each command
+ * and is told the replies, in order, with outbox_reply.  That keeps it
+ * testable without Redis; ingest's main.c wires it to an rconn.
+ */
+#ifndef GA_INGEST_OUTBOX_H
+#define GA_INGEST_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct redisReply;
+struct metric;
+struct outbox;
+
+#define OUTBOX_MAX_CMDS 3
+
+/* What an entry carries, for the drop counts. */
+enum outbox_kind { OUTBOX_REPORT, OUTBOX_DEVICE, OUTBOX_REJECT };
+
+/*
+ * Sends one RESP-encoded command (cmd[0..len), borrowed for the call).
+ * Returns 0, or -1 when it cannot be sent now (not connected).
+ */
+typedef int outbox_send_fn(void *arg, const char *cmd, size_t len);
+
+/* What outbox_reply asks of the caller. */
+enum outbox_verdict {
+	OUTBOX_CONTINUE = 0,
+	OUTBOX_RESET = 1,	/* the server cannot serve now: drop the
+				   connection; unacknowledged entries are
+				   re-sent after the reconnect */
+};
+
+/*
+ * Creates an outbox of at most capacity entries (>= 1) with at most
+ * window commands in flight at once.  send/arg are called by
+ * outbox_flush.  latency (may be NULL) is a histogram that gets, for each
+ * acknowledged entry, the seconds between push and acknowledgement.
+ */
+struct outbox *outbox_new(size_t capacity, size_t window, outbox_send_fn *send,
+    void *arg, struct metric *latency);
+
+/* Frees ob and every entry still queued; outbox_free(NULL) does nothing. */
+void outbox_free(struct outbox *ob);
+
+/*
+ * Queues one entry of n (1..OUTBOX_MAX_CMDS) commands, each encoded by
+ * redisFormatCommandArgv; the outbox takes them (frees with
+ * redisFreeCommand).  Drops the oldest entry first when full.  Sends at
+ * once when connected and the window allows.
+ */
+void outbox_push(struct outbox *ob, enum outbox_kind kind, char **cmds,
+    const size_t *lens, int n);
+
+/* Tells the outbox the connection is up (sends) or down (rewinds). */
+void outbox_connected(struct outbox *ob, bool up);
+
+/*
+ * Hands the reply to the oldest command in flight (reply NULL: the
+ * connection died before it came).  The reply is borrowed.  Returns
+ * OUTBOX_RESET when the reply says the server is not able to serve now
+ * (LOADING, BUSY, OOM, READONLY, MASTERDOWN, TRYAGAIN…); other errors are
+ * logged, counted, and the command is not retried.
+ */
+enum outbox_verdict outbox_reply(struct outbox *ob, const struct redisReply *reply);
+
+/* Entries queued (sent or not, not yet acknowledged). */
+size_t outbox_len(const struct outbox *ob);
+/* Commands sent and awaiting their reply. */
+size_t outbox_in_flight(const struct outbox *ob);
+
+/* Counters since creation. */
+struct outbox_stats {
+	uint64_t pushed;		/* entries queued */
+	uint64_t acked;			/* entries acknowledged */
+	uint64_t dropped;		/* entries dropped because the queue was full */
+	uint64_t dropped_reports;	/* of which OUTBOX_REPORT */
+	uint64_t errors;		/* commands Redis refused for good */
+	uint64_t resent;		/* commands sent again after a reconnect */
+};
+void outbox_stats(const struct outbox *ob, struct outbox_stats *st);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * writer.h: what each frame becomes in Redis.
+ *
+ * A decoded report becomes `XADD P:positions MAXLEN ~ N * <fields> raw …
+ * recv … transport … peer …` plus `HSET P:device:<id> …` (one outbox
+ * entry); a frame without a record (login, heartbeat) refreshes the device
+ * hash; a rejected frame becomes `XADD P:rejects MAXLEN ~ 100000 * peer …
+ * transport … reason … raw …`; a downlink command's outcome becomes
+ * `XADD P:command-results …`.  Commands are encoded here (argv with
+ * explicit lengths, never a format string) and queued in the outbox.
+ */
+#ifndef GA_INGEST_WRITER_H
+#define GA_INGEST_WRITER_H
+
+#include <stdint.h>
+
+#include "ingest/session.h"
+
+struct metrics;
+struct outbox;
+struct writer;
+
+/* Rejected bytes kept on P:rejects: the escaped text is cut at this size. */
+#define WRITER_REJECT_RAW 512
+/* MAXLEN of P:rejects. */
+#define WRITER_REJECTS_MAXLEN 100000
+
+/*
+ * Creates a writer queueing into ob (borrowed) with key prefix `prefix`
+ * (copied) and the positions stream capped near stream_maxlen entries.
+ * Registers its counters in m (may be NULL).
+ */
+struct writer *writer_new(struct outbox *ob, const char *prefix,
+    int64_t stream_maxlen, struct metrics *m);
+
+/* Frees w; writer_free(NULL) does nothing. */
+void writer_free(struct writer *w);
+
+/*
+ * Queues what frame f yields: a position, a device refresh or a reject.
+ * transport is "tcp" or "udp", peer "ip:port".  Logs rejects (escaped).
+ */
+void writer_frame(struct writer *w, const struct session_frame *f,
+    const char *transport, const char *peer, int64_t recv_ms);
+
+/*
+ * Queues a reject that did not come from a session (a UDP datagram longer
+ * than --max-frame, a peer cut off by conn.c itself).
+ */
+void writer_reject(struct writer *w, const char *transport, const char *peer,
+    const char *reason, const uint8_t *raw, size_t len);
+
+/* Marks device offline (`HSET P:device:<id> online 0`); id as reported. */
+void writer_offline(struct writer *w, const char *device);
+
+/* MAXLEN of P:command-results. */
+#define WRITER_RESULTS_MAXLEN 100000
+
+/* The outcome of one downlink command; strings borrowed for the call. */
+struct writer_result {
+	const char *device;	/* as the command named it */
+	const char *command;	/* the command's name */
+	const char *status;	/* "sent", "expired" or "unsupported" */
+	const uint8_t *raw;	/* bytes sent (escaped here); NULL: none */
+	size_t rawlen;
+	const char *id;		/* the P:commands entry id */
+	const char *reason;	/* why unsupported; NULL: left out */
+	const char *transport;	/* "tcp"/"udp" when sent; NULL: left out */
+	const char *peer;	/* "ip:port" when sent; NULL: left out */
+	const char *ingest;	/* the ingest process that decided */
+};
+
+/*
+ * Queues `XADD P:command-results MAXLEN ~ 100000 * device … command …
+ * status … raw … id … [reason …] [transport … peer …] ingest …`.
+ */
+void writer_result(struct writer *w, const struct writer_result *r);
+
+#endif

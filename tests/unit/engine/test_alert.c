@@ -1,0 +1,148 @@
+/* Unit tests for engine/alert.c: ids, payload JSON, emit commands. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/alert.h"
+
+static void
+test_spec_example_payload(void **unused)
+{
+	struct alert_list list = { 0 };
+	struct alert *a;
+	char *p;
+
+	(void)unused;
+	a = alert_list_add(&list, "overspeed", "overspeed");
+	a->time_ms = 1732320000000LL;
+	a->has_pos = true;
+	a->lat = 51.098;
+	a->lon = -114.083;
+	a->has_speed = true;
+	a->speed = 92.4;
+	alert_set_message(a, "%d km/h over limit %d for %d s", 92, 80, 31);
+	a->fence = strdup("depot");
+	p = alert_payload(a, "1732320000000-0", "359710049095095");
+	/* SPEC's example, byte for byte (without its line break). */
+	assert_string_equal(p, "{\"id\":\"1732320000000-0:overspeed\","
+	    "\"type\":\"overspeed\",\"device\":\"359710049095095\","
+	    "\"time\":1732320000000,\"lat\":51.098,\"lon\":-114.083,"
+	    "\"speed\":92.4,\"rule\":\"overspeed\","
+	    "\"message\":\"92 km/h over limit 80 for 31 s\","
+	    "\"fence\":\"depot\",\"position\":\"1732320000000-0\"}");
+	free(p);
+	alert_list_free(&list);
+}
+
+static void
+test_ids(void **unused)
+{
+	struct alert_list list = { 0 };
+	struct alert *a;
+	char buf[128];
+
+	(void)unused;
+	a = alert_list_add(&list, "fence_enter", "fence_enter");
+	a->fence = strdup("depot");
+	a->fence_in_id = true;
+	alert_id(a, "5-1", buf, sizeof buf);
+	assert_string_equal(buf, "5-1:fence_enter:depot");
+
+	a = alert_list_add(&list, "after_hours", "curfew");
+	a->n = 2;
+	alert_id(a, "5-1", buf, sizeof buf);
+	assert_string_equal(buf, "5-1:after_hours:2");
+	/* A cut buffer still reports the length needed. */
+	assert_int_equal(alert_id(a, "5-1", buf, 4), 17);
+	assert_string_equal(buf, "5-1");
+	alert_list_free(&list);
+}
+
+static void
+test_fence_alert_without_fix_and_extras(void **unused)
+{
+	struct alert_list list = { 0 };
+	struct alert *a;
+	json_t *o;
+	char *p;
+
+	(void)unused;
+	a = alert_list_add(&list, "sos", "sos");
+	a->time_ms = 1000;
+	a = alert_list_add(&list, "night", "curfew");
+	a->time_ms = 2000;
+	a->fence = strdup("yard");
+	a->fence_name = strdup("Yard \"B\"");
+	a->extra = json_pack("{sisssi}", "level", 3, "id", "forged",
+	    "hour", 23);
+	/* The first alert: no position, no speed, no message. */
+	p = alert_payload(&list.v[0], "7-0", "dev");
+	assert_string_equal(p, "{\"id\":\"7-0:sos\",\"type\":\"sos\","
+	    "\"device\":\"dev\",\"time\":1000,\"rule\":\"sos\","
+	    "\"position\":\"7-0\"}");
+	free(p);
+	p = alert_payload(&list.v[1], "7-0", "dev");
+	o = json_loads(p, 0, NULL);
+	assert_non_null(o);
+	assert_string_equal(json_string_value(json_object_get(o, "id")),
+	    "7-0:night");
+	assert_string_equal(json_string_value(json_object_get(o,
+	    "fence_name")), "Yard \"B\"");
+	assert_int_equal(json_integer_value(json_object_get(o, "level")), 3);
+	assert_int_equal(json_integer_value(json_object_get(o, "hour")), 23);
+	/* id type device time rule fence fence_name position level hour */
+	assert_int_equal(json_object_size(o), 10);
+	json_decref(o);
+	free(p);
+
+	alert_list_pop(&list);
+	assert_int_equal(list.n, 1);
+	alert_list_clear(&list);
+	assert_int_equal(list.n, 0);
+	alert_list_free(&list);
+}
+
+static void
+test_emit_commands(void **unused)
+{
+	struct alert_list list = { 0 };
+	struct alert *a = alert_list_add(&list, "power_cut", "power_cut");
+	const char *argv[ALERT_ARGV_MAX];
+	size_t len[ALERT_ARGV_MAX];
+	const char *want[] = { "XADD", "ga:alerts", "*", "type", "power_cut",
+	    "device", "d1", "json", "{}" };
+	int i, n;
+
+	(void)unused;
+	n = alert_xadd_argv("ga:alerts", a, "d1", "{}", argv, len);
+	assert_int_equal(n, 9);
+	for (i = 0; i < n; i++) {
+		assert_string_equal(argv[i], want[i]);
+		assert_int_equal(len[i], strlen(want[i]));
+	}
+	n = alert_publish_argv("ga:alerts", "{\"a\":1}", argv, len);
+	assert_int_equal(n, 3);
+	assert_string_equal(argv[0], "PUBLISH");
+	assert_string_equal(argv[1], "ga:alerts");
+	assert_int_equal(len[2], 7);
+	alert_list_free(&list);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spec_example_payload),
+		cmocka_unit_test(test_ids),
+		cmocka_unit_test(test_fence_alert_without_fix_and_extras),
+		cmocka_unit_test(test_emit_commands),
+	};
+
+	return cmocka_run_group_tests_name("engine/alert", tests, NULL, NULL);
+}

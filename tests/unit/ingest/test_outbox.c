@@ -1,0 +1,266 @@
+/* Unit tests for ingest/outbox.c: order, acknowledgement, re-send, bound. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/outbox.h"
+
+/* What the fake connection was asked to send, in order. */
+static char sent[64][64];
+static int nsent;
+static bool link_up;
+
+static int
+fake_send(void *arg, const char *cmd, size_t len)
+{
+	(void)arg;
+	if (!link_up)
+		return -1;
+	/* Keep the last argument ("<entry>.<command>") as the label. */
+	{
+		const char *p = cmd + len - 2, *q;
+
+		while (p > cmd && p[-1] != '\n')
+			p--;
+		q = cmd + len - 2;
+		snprintf(sent[nsent++], sizeof sent[0], "%.*s", (int)(q - p), p);
+	}
+	return 0;
+}
+
+/* Queues an entry of n commands labelled "<id>.<i>". */
+static void
+push(struct outbox *ob, int id, int n)
+{
+	char *cmds[OUTBOX_MAX_CMDS];
+	size_t lens[OUTBOX_MAX_CMDS];
+
+	for (int i = 0; i < n; i++) {
+		char label[16];
+		const char *argv[] = { "SET", "k", label };
+		size_t argl[] = { 3, 1, 0 };
+
+		snprintf(label, sizeof label, "%d.%d", id, i);
+		argl[2] = strlen(label);
+		lens[i] = (size_t)redisFormatCommandArgv(&cmds[i], 3, argv, argl);
+	}
+	outbox_push(ob, OUTBOX_REPORT, cmds, lens, n);
+}
+
+static enum outbox_verdict
+reply_ok(struct outbox *ob)
+{
+	redisReply r = { .type = REDIS_REPLY_STATUS, .str = (char *)"OK", .len = 2 };
+
+	return outbox_reply(ob, &r);
+}
+
+static enum outbox_verdict
+reply_err(struct outbox *ob, const char *msg)
+{
+	redisReply r = { .type = REDIS_REPLY_ERROR, .str = (char *)msg,
+	    .len = strlen(msg) };
+
+	return outbox_reply(ob, &r);
+}
+
+static int
+reset(void **state)
+{
+	(void)state;
+	nsent = 0;
+	link_up = false;
+	return 0;
+}
+
+static void
+test_queued_while_down_sent_in_order_when_up(void **state)
+{
+	struct outbox *ob = outbox_new(10, 100, fake_send, NULL, NULL);
+	struct outbox_stats st;
+
+	(void)state;
+	push(ob, 1, 1);
+	push(ob, 2, 2);
+	push(ob, 3, 1);
+	assert_int_equal(nsent, 0);
+	assert_int_equal(outbox_len(ob), 3);
+	link_up = true;
+	outbox_connected(ob, true);
+	assert_int_equal(nsent, 4);
+	assert_string_equal(sent[0], "1.0");
+	assert_string_equal(sent[1], "2.0");
+	assert_string_equal(sent[2], "2.1");
+	assert_string_equal(sent[3], "3.0");
+	reply_ok(ob);
+	reply_ok(ob);
+	/* Entry 2 has one of its two commands acknowledged: still queued. */
+	assert_int_equal(outbox_len(ob), 2);
+	reply_ok(ob);
+	reply_ok(ob);
+	assert_int_equal(outbox_len(ob), 0);
+	outbox_stats(ob, &st);
+	assert_int_equal(st.pushed, 3);
+	assert_int_equal(st.acked, 3);
+	assert_int_equal(st.dropped, 0);
+	outbox_free(ob);
+}
+
+static void
+test_unacknowledged_are_resent_after_reconnect(void **state)
+{
+	struct outbox *ob = outbox_new(10, 100, fake_send, NULL, NULL);
+	struct outbox_stats st;
+
+	(void)state;
+	link_up = true;
+	outbox_connected(ob, true);
+	push(ob, 1, 1);
+	push(ob, 2, 2);
+	push(ob, 3, 1);
+	assert_int_equal(nsent, 4);
+	reply_ok(ob);		/* 1.0 */
+	reply_ok(ob);		/* 2.0 */
+	/* The connection dies: hiredis fails what is pending with NULL. */
+	outbox_reply(ob, NULL);
+	outbox_reply(ob, NULL);
+	link_up = false;
+	outbox_connected(ob, false);
+	push(ob, 4, 1);
+	assert_int_equal(nsent, 4);
+	nsent = 0;
+	link_up = true;
+	outbox_connected(ob, true);
+	/* 2.0 was acknowledged and is not sent twice. */
+	assert_int_equal(nsent, 3);
+	assert_string_equal(sent[0], "2.1");
+	assert_string_equal(sent[1], "3.0");
+	assert_string_equal(sent[2], "4.0");
+	reply_ok(ob);
+	reply_ok(ob);
+	reply_ok(ob);
+	assert_int_equal(outbox_len(ob), 0);
+	outbox_stats(ob, &st);
+	assert_int_equal(st.resent, 2);
+	outbox_free(ob);
+}
+
+static void
+test_full_outbox_drops_the_oldest(void **state)
+{
+	struct outbox *ob = outbox_new(3, 100, fake_send, NULL, NULL);
+	struct outbox_stats st;
+
+	(void)state;
+	for (int i = 1; i <= 5; i++)
+		push(ob, i, 1);
+	assert_int_equal(outbox_len(ob), 3);
+	outbox_stats(ob, &st);
+	assert_int_equal(st.dropped, 2);
+	assert_int_equal(st.dropped_reports, 2);
+	link_up = true;
+	outbox_connected(ob, true);
+	assert_int_equal(nsent, 3);
+	assert_string_equal(sent[0], "3.0");
+	assert_string_equal(sent[1], "4.0");
+	assert_string_equal(sent[2], "5.0");
+	outbox_free(ob);
+}
+
+static void
+test_drop_while_in_flight_keeps_replies_aligned(void **state)
+{
+	struct outbox *ob = outbox_new(2, 100, fake_send, NULL, NULL);
+
+	(void)state;
+	link_up = true;
+	outbox_connected(ob, true);
+	push(ob, 1, 1);
+	push(ob, 2, 1);
+	push(ob, 3, 1);		/* drops 1, which is in flight */
+	assert_int_equal(nsent, 3);
+	reply_ok(ob);		/* belongs to 1: ignored */
+	assert_int_equal(outbox_len(ob), 2);
+	reply_ok(ob);		/* 2 */
+	assert_int_equal(outbox_len(ob), 1);
+	reply_ok(ob);		/* 3 */
+	assert_int_equal(outbox_len(ob), 0);
+	outbox_free(ob);
+}
+
+static void
+test_window_bounds_commands_in_flight(void **state)
+{
+	struct outbox *ob = outbox_new(10, 3, fake_send, NULL, NULL);
+
+	(void)state;
+	link_up = true;
+	outbox_connected(ob, true);
+	for (int i = 1; i <= 5; i++)
+		push(ob, i, 1);
+	assert_int_equal(nsent, 3);
+	assert_int_equal(outbox_in_flight(ob), 3);
+	reply_ok(ob);
+	assert_int_equal(nsent, 4);
+	assert_string_equal(sent[3], "4.0");
+	reply_ok(ob);
+	reply_ok(ob);
+	reply_ok(ob);
+	reply_ok(ob);
+	assert_int_equal(nsent, 5);
+	assert_int_equal(outbox_len(ob), 0);
+	outbox_free(ob);
+}
+
+static void
+test_errors_transient_and_permanent(void **state)
+{
+	struct outbox *ob = outbox_new(10, 100, fake_send, NULL, NULL);
+	struct outbox_stats st;
+
+	(void)state;
+	link_up = true;
+	outbox_connected(ob, true);
+	push(ob, 1, 1);
+	push(ob, 2, 1);
+	assert_int_equal(reply_err(ob, "WRONGTYPE Operation against a key"),
+	    OUTBOX_CONTINUE);
+	/* Refused for good: it leaves the queue, counted. */
+	assert_int_equal(outbox_len(ob), 1);
+	assert_int_equal(reply_err(ob, "LOADING Redis is loading the dataset"),
+	    OUTBOX_RESET);
+	assert_int_equal(outbox_len(ob), 1);
+	outbox_connected(ob, false);
+	nsent = 0;
+	outbox_connected(ob, true);
+	assert_int_equal(nsent, 1);
+	assert_string_equal(sent[0], "2.0");
+	reply_ok(ob);
+	assert_int_equal(outbox_len(ob), 0);
+	outbox_stats(ob, &st);
+	assert_int_equal(st.errors, 1);
+	assert_int_equal(st.acked, 2);
+	outbox_free(ob);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_queued_while_down_sent_in_order_when_up, reset),
+		cmocka_unit_test_setup(test_unacknowledged_are_resent_after_reconnect, reset),
+		cmocka_unit_test_setup(test_full_outbox_drops_the_oldest, reset),
+		cmocka_unit_test_setup(test_drop_while_in_flight_keeps_replies_aligned, reset),
+		cmocka_unit_test_setup(test_window_bounds_commands_in_flight, reset),
+		cmocka_unit_test_setup(test_errors_transient_and_permanent, reset),
+	};
+
+	return cmocka_run_group_tests_name("ingest/outbox", tests, NULL, NULL);
+}

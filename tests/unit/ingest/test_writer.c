@@ -1,0 +1,236 @@
+/* Unit tests for ingest/writer.c: the exact Redis commands a frame becomes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingest/outbox.h"
+#include "ingest/report.h"
+#include "ingest/session.h"
+#include "ingest/writer.h"
+
+/* The commands sent, decoded back from RESP into "arg|arg|…" strings. */
+static char cmds[8][8192];
+static int ncmds;
+
+static int
+capture(void *arg, const char *cmd, size_t len)
+{
+	const char *p = cmd, *end = cmd + len;
+	char *o = cmds[ncmds];
+	long n;
+
+	(void)arg;
+	assert_true(*p == '*');
+	n = strtol(p + 1, (char **)&p, 10);
+	p += 2;
+	for (long i = 0; i < n; i++) {
+		long l;
+
+		assert_true(*p == '$');
+		l = strtol(p + 1, (char **)&p, 10);
+		p += 2;
+		assert_true(p + l + 2 <= end);
+		if (i > 0)
+			*o++ = '|';
+		memcpy(o, p, (size_t)l);
+		o += l;
+		p += l + 2;
+	}
+	*o = '\0';
+	ncmds++;
+	return 0;
+}
+
+static struct outbox *ob;
+static struct writer *w;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	ncmds = 0;
+	ob = outbox_new(16, 64, capture, NULL, NULL);
+	outbox_connected(ob, true);
+	w = writer_new(ob, "ga", 1000, NULL);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	writer_free(w);
+	outbox_free(ob);
+	return 0;
+}
+
+static void
+test_report_becomes_xadd_and_hset(void **state)
+{
+	static const uint8_t raw[] = "(0123\r)";
+	struct report r;
+	struct session_frame f = { 0 };
+
+	(void)state;
+	report_init(&r, REPORT_PROTO_TK103, 1700000000000LL);
+	report_set_device(&r, "0123", 4);
+	r.has_time = true;
+	r.time_ms = 1520848572000LL;
+	r.valid = true;
+	r.has_fix = true;
+	r.lat = 48.1173;
+	r.lon = -11.516667;
+	r.has_speed = true;
+	r.speed = 45.3;
+	r.has_course = true;
+	r.course = 87.25;
+	r.alarms = REPORT_ALARM_SOS;
+	report_add_int(&r, "odometer", 123456);
+	f.raw = raw;
+	f.len = sizeof raw - 1;
+	f.proto = SESSION_TK103;
+	f.result = REPORT_OK;
+	f.report = &r;
+	f.device = "0123";
+	writer_frame(w, &f, "tcp", "1.2.3.4:5", 1700000000000LL);
+	assert_int_equal(ncmds, 2);
+	assert_string_equal(cmds[0],
+	    "XADD|ga:positions|MAXLEN|~|1000|*|device|0123|proto|tk103|"
+	    "time|1520848572000|valid|1|lat|48.117300|lon|-11.516667|"
+	    "speed|45.3|course|87.25|alarm|sos|odometer|123456|"
+	    "raw|(0123\\x0d)|recv|1700000000000|transport|tcp|peer|1.2.3.4:5");
+	assert_string_equal(cmds[1],
+	    "HSET|ga:device:0123|proto|tk103|transport|tcp|peer|1.2.3.4:5|"
+	    "last_seen|1700000000000|online|1|time|1520848572000|valid|1|"
+	    "lat|48.117300|lon|-11.516667|speed|45.3|course|87.25|alarm|sos|"
+	    "odometer|123456");
+	/* Both commands are one entry: it leaves when both are answered. */
+	assert_int_equal(outbox_len(ob), 1);
+}
+
+static void
+test_no_alarm_clears_the_device_alarm(void **state)
+{
+	struct report r;
+	struct session_frame f = { 0 };
+
+	(void)state;
+	report_init(&r, REPORT_PROTO_GPS103, 1700000000000LL);
+	report_set_device(&r, "864123456789012", 15);
+	f.raw = (const uint8_t *)"imei:864123456789012,tracker;";
+	f.len = strlen((const char *)f.raw);
+	f.proto = SESSION_GPS103;
+	f.result = REPORT_OK;
+	f.report = &r;
+	writer_frame(w, &f, "udp", "9.8.7.6:5", 1700000000000LL);
+	assert_int_equal(ncmds, 2);
+	assert_string_equal(cmds[1],
+	    "HSET|ga:device:864123456789012|proto|gps103|transport|udp|"
+	    "peer|9.8.7.6:5|last_seen|1700000000000|online|1|"
+	    "time|1700000000000|valid|0|alarm|");
+}
+
+static void
+test_login_refreshes_the_device_only(void **state)
+{
+	struct session_frame f = { 0 };
+	struct reply rep;
+
+	(void)state;
+	reply_set(&rep, "LOAD", 4);
+	f.raw = (const uint8_t *)"##,imei:864123456789012,A;";
+	f.len = strlen((const char *)f.raw);
+	f.proto = SESSION_GPS103;
+	f.result = REPORT_NONE;
+	f.reply = &rep;
+	f.device = "864123456789012";
+	writer_frame(w, &f, "tcp", "1.2.3.4:5", 42);
+	assert_int_equal(ncmds, 1);
+	assert_string_equal(cmds[0],
+	    "HSET|ga:device:864123456789012|proto|gps103|transport|tcp|"
+	    "peer|1.2.3.4:5|last_seen|42|online|1");
+}
+
+static void
+test_reject_is_escaped_and_cut_at_512(void **state)
+{
+	uint8_t junk[300];
+	struct session_frame f = { 0 };
+	char want[1024];
+
+	(void)state;
+	memset(junk, 0xff, sizeof junk);
+	f.raw = junk;
+	f.len = sizeof junk;
+	f.result = REPORT_ERROR;
+	f.error = "bad\nreason";
+	f.device = "";
+	writer_frame(w, &f, "tcp", "1.2.3.4:5", 42);
+	assert_int_equal(ncmds, 1);
+	/* 300 bytes escape to 1200; whole escapes up to 512: 128 of them. */
+	strcpy(want, "XADD|ga:rejects|MAXLEN|~|100000|*|peer|1.2.3.4:5|"
+	    "transport|tcp|reason|bad\\x0areason|raw|");
+	for (int i = 0; i < 128; i++)
+		strcat(want, "\\xff");
+	assert_string_equal(cmds[0], want);
+}
+
+static void
+test_offline_and_odd_device_ids(void **state)
+{
+	(void)state;
+	writer_offline(w, "ab\x01 c");
+	writer_offline(w, "");
+	assert_int_equal(ncmds, 1);
+	assert_string_equal(cmds[0], "HSET|ga:device:ab\\x01 c|online|0");
+}
+
+static void
+test_command_results(void **state)
+{
+	static const uint8_t sent[] = "(0123AV010)\r";
+	struct writer_result ok = {
+		.device = "0123", .command = "engine_stop", .status = "sent",
+		.raw = sent, .rawlen = sizeof sent - 1, .id = "1-0",
+		.transport = "tcp", .peer = "1.2.3.4:5", .ingest = "h:1:2",
+	};
+	struct writer_result refused = {
+		.device = "0123", .command = "arm", .status = "unsupported",
+		.id = "2-0", .reason = "arm: tk103 has no standard form",
+		.ingest = "h:1:2",
+	};
+
+	(void)state;
+	writer_result(w, &ok);
+	writer_result(w, &refused);
+	assert_int_equal(ncmds, 2);
+	assert_string_equal(cmds[0],
+	    "XADD|ga:command-results|MAXLEN|~|100000|*|device|0123|"
+	    "command|engine_stop|status|sent|raw|(0123AV010)\\x0d|id|1-0|"
+	    "transport|tcp|peer|1.2.3.4:5|ingest|h:1:2");
+	assert_string_equal(cmds[1],
+	    "XADD|ga:command-results|MAXLEN|~|100000|*|device|0123|"
+	    "command|arm|status|unsupported|raw||id|2-0|"
+	    "reason|arm: tk103 has no standard form|ingest|h:1:2");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_report_becomes_xadd_and_hset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_alarm_clears_the_device_alarm, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_login_refreshes_the_device_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reject_is_escaped_and_cut_at_512, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offline_and_odd_device_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_command_results, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("ingest/writer", tests, NULL, NULL);
+}
