@@ -142,12 +142,12 @@ read_all(struct fence_ctx *c, const redisReply **all)
 	return r;
 }
 
-/* Order of an HGETALL's pairs by field. */
+/* Order of an HGETALL's pairs (pointers to the field) by field. */
 static int
 cmp_pair(const void *a, const void *b)
 {
-	const redisReply *x = *(redisReply *const *)a;
-	const redisReply *y = *(redisReply *const *)b;
+	const redisReply *x = **(redisReply **const *)a;
+	const redisReply *y = **(redisReply **const *)b;
 	size_t n = x->len < y->len ? x->len : y->len;
 	int d = memcmp(x->str, y->str, n);
 
@@ -155,35 +155,24 @@ cmp_pair(const void *a, const void *b)
 }
 
 /*
- * The HGETALL's field replies that are strings with string values, sorted
- * by id (value i is then the element after field i).  Caller frees.
+ * The HGETALL's pairs whose field and value are strings, sorted by id:
+ * each points at the field's slot in all->element, the value being the
+ * next slot.  Caller frees the array.
  */
-static redisReply **
-sorted_fields(const redisReply *all, size_t *n)
+static redisReply ***
+sorted_pairs(const redisReply *all, size_t *n)
 {
-	redisReply **f = xreallocarray(NULL, all->elements / 2 + 1,
+	redisReply ***f = xreallocarray(NULL, all->elements / 2 + 1,
 	    sizeof *f);
 	size_t i, k = 0;
 
 	for (i = 0; i + 1 < all->elements; i += 2)
 		if (all->element[i]->type == REDIS_REPLY_STRING &&
 		    all->element[i + 1]->type == REDIS_REPLY_STRING)
-			f[k++] = all->element[i];
+			f[k++] = &all->element[i];
 	qsort(f, k, sizeof *f, cmp_pair);
 	*n = k;
 	return f;
-}
-
-/* The value that follows field f in all. */
-static const redisReply *
-value_of(const redisReply *all, const redisReply *f)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < all->elements; i += 2)
-		if (all->element[i] == f)
-			return all->element[i + 1];
-	return NULL;
 }
 
 /* Writes s into dst with control characters as '?', for a table cell. */
@@ -467,7 +456,7 @@ static int
 fence_export(struct fence_ctx *c)
 {
 	const redisReply *all;
-	redisReply *r, **fields;
+	redisReply *r, ***pairs;
 	size_t n, i;
 	json_error_t je;
 	json_t *j;
@@ -476,19 +465,19 @@ fence_export(struct fence_ctx *c)
 		return cmd_fail(c->prog, "%s", c->err);
 	if ((r = read_all(c, &all)) == NULL)
 		return cmd_fail(c->prog, "%s", c->err);
-	fields = sorted_fields(all, &n);
+	pairs = sorted_pairs(all, &n);
 
 	/* Check first, so a broken value never leaves half a document. */
 	for (i = 0; i < n; i++) {
-		const redisReply *v = value_of(all, fields[i]);
+		const redisReply *v = pairs[i][1];
 
 		j = json_loadb(v->str, v->len, 0, &je);
 		if (!json_is_object(j)) {
 			cmd_fail(c->prog, "fence '%s' is not a JSON object "
-			    "(%s); nothing exported", fields[i]->str,
+			    "(%s); nothing exported", pairs[i][0]->str,
 			    j == NULL ? je.text : "another JSON value");
 			json_decref(j);
-			free(fields);
+			free(pairs);
 			freeReplyObject(r);
 			return CMD_FAIL;
 		}
@@ -498,13 +487,11 @@ fence_export(struct fence_ctx *c)
 	 * to reprinting. */
 	printf("{\"type\":\"FeatureCollection\",\"features\":[");
 	for (i = 0; i < n; i++) {
-		const redisReply *v = value_of(all, fields[i]);
-
 		printf("%s\n", i == 0 ? "" : ",");
-		fwrite(v->str, 1, v->len, stdout);
+		fwrite(pairs[i][1]->str, 1, pairs[i][1]->len, stdout);
 	}
 	printf("\n]}\n");
-	free(fields);
+	free(pairs);
 	freeReplyObject(r);
 	if (fflush(stdout) != 0)
 		return cmd_fail(c->prog, "stdout: %s", strerror(errno));

@@ -82,7 +82,7 @@ polygon_coords(struct fence_geos *g, const GEOSGeometry *poly, char *err,
     size_t errlen)
 {
 	json_t *rings = json_array(), *ring;
-	int n, i;
+	int n = 0, i;
 
 	if ((ring = line_coords(g, GEOSGetExteriorRing_r(g->handle, poly),
 	    err, errlen)) == NULL)
@@ -152,11 +152,16 @@ geometry_json(struct fence_geos *g, const GEOSGeometry *geom, char *err,
 			json_array_append_new(coords, poly);
 		}
 		break;
-	default:
+	default: {
+		/* GEOSGeomType_r's string is ours to free. */
+		char *name = GEOSGeomType_r(h, geom);
+
 		snprintf(err, errlen, "WKT: a %s is not a fence (Polygon, "
 		    "MultiPolygon, Point with a radius or LineString with a "
-		    "width)", GEOSGeomType_r(h, geom));
+		    "width)", name != NULL ? name : "geometry");
+		GEOSFree_r(h, name);
 		return NULL;
+	}
 	}
 	return json_pack("{ssso}", "type", type, "coordinates", coords);
 fail:
