@@ -91,6 +91,10 @@ $(BIN)/geoalarm: $(BUILD)/cli/main.o $(BUILD)/libcli.a $(ARCHIVES)
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(ARCHIVES)
 	$(CC) $(LDFLAGS) -o $@ $< $(LINK_ARCHIVES) $(LDLIBS) $(TEST_LIBS)
 
+# The CLI's tests also link the CLI's own objects.
+$(BUILD)/tests/unit/cli/%: $(BUILD)/tests/unit/cli/%.o $(BUILD)/libcli.a $(ARCHIVES)
+	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(BUILD)/libcli.a $(ARCHIVES) -Wl,--end-group $(LDLIBS) $(TEST_LIBS)
+
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LINK_ARCHIVES) $(LDLIBS)
