@@ -293,6 +293,25 @@ resume_read(struct downlink *dl)
 		read_next(dl);
 }
 
+/*
+ * The start of every reply to a claim or a check: one less in flight, an
+ * orphan freed.  Returns false when c is gone or the downlink is being
+ * freed, else true with c back in WAIT.
+ */
+static bool
+reply_begin(struct dl_cmd *c)
+{
+	c->dl->ctl_inflight--;
+	if (c->orphan) {
+		cmd_free(c);
+		return false;
+	}
+	if (c->dl->freeing)
+		return false;
+	c->state = DL_WAIT;
+	return true;
+}
+
 static void
 on_claim(struct rconn *rc, struct redisReply *reply, void *arg)
 {
@@ -300,14 +319,8 @@ on_claim(struct rconn *rc, struct redisReply *reply, void *arg)
 	struct downlink *dl = c->dl;
 
 	(void)rc;
-	dl->ctl_inflight--;
-	if (c->orphan) {
-		cmd_free(c);
+	if (!reply_begin(c))
 		return;
-	}
-	if (dl->freeing)
-		return;
-	c->state = DL_WAIT;
 	if (reply == NULL) {
 		/* Redis went away: the tick claims again once it is back. */
 	} else if (reply->type == REDIS_REPLY_ERROR) {
@@ -432,14 +445,8 @@ on_check(struct rconn *rc, struct redisReply *reply, void *arg)
 	struct downlink *dl = c->dl;
 
 	(void)rc;
-	dl->ctl_inflight--;
-	if (c->orphan) {
-		cmd_free(c);
+	if (!reply_begin(c))
 		return;
-	}
-	if (dl->freeing)
-		return;
-	c->state = DL_WAIT;
 	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER &&
 	    reply->integer > 0) {
 		log_debug("downlink: %s: resolved before this process started",

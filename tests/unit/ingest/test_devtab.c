@@ -286,7 +286,7 @@ test_link_moves_and_bound(void **state)
 	struct devtab_link *l2 = devtab_link_new((struct conn *)&conn_b, "b");
 	struct devtab_dev *d[DEVTAB_LINK_IDS + 1];
 	struct devtab_endpoint ep;
-	char id[8];
+	char id[16];
 
 	(void)state;
 	for (int i = 0; i <= DEVTAB_LINK_IDS; i++) {
