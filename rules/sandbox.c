@@ -37,7 +37,10 @@ struct sandbox {
 	long spent;		/* instructions of the current call */
 	int step;		/* hook period: min(budget, HOOK_STEP) */
 	int env_ref;		/* the globals table (registry ref) */
-	int chunks_ref;		/* set of loaded chunks (registry ref) */
+	const void *env;	/* the same, for identity checks */
+	int *chunks;		/* loaded chunks (registry refs) */
+	size_t nchunks;
+	size_t ntrusted;	/* chunks[0..ntrusted) never assign _ENV */
 };
 
 /* {==================================================================
@@ -353,11 +356,8 @@ l_setup(lua_State *L)
 	add_library(L, env, LUA_OSLIBNAME, os_allowed);
 	lua_pushvalue(L, env);
 	lua_setfield(L, env, LUA_GNAME);
+	sb->env = lua_topointer(L, -1);
 	sb->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	/* Chunks stay referenced: their functions may outlive them (rules
-	 * do), and only the chunk leads to the _ENV they share. */
-	lua_createtable(L, 0, 4);
-	sb->chunks_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	return 0;
 }
 
@@ -485,30 +485,28 @@ take_error(struct sandbox *sb, int status, char *err, size_t errlen)
  * Restores the _ENV of any loaded chunk that code replaced (an upvalue
  * shared by every function of the chunk, so one rule could otherwise swap
  * the globals of all the others); true if one was.  Allocates nothing.
+ * Trusted chunks are skipped: only code inside a chunk can assign its
+ * _ENV.
  */
 static int
 env_repaired(struct sandbox *sb)
 {
 	lua_State *L = sb->L;
-	int bad = 0, chunks;
+	int bad = 0, top = lua_gettop(L);
+	size_t i;
 
-	if (!lua_checkstack(L, 5))
+	if (!lua_checkstack(L, 3))
 		return 0;
-	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->chunks_ref);
-	chunks = lua_gettop(L);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->env_ref);
-	lua_pushnil(L);
-	while (lua_next(L, chunks)) {
-		lua_pop(L, 1);
+	for (i = sb->ntrusted; i < sb->nchunks; i++) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, sb->chunks[i]);
 		if (lua_getupvalue(L, -1, 1) != NULL &&
-		    !lua_rawequal(L, -1, chunks + 1)) {
-			lua_pushvalue(L, chunks + 1);
+		    lua_topointer(L, -1) != sb->env) {
+			lua_rawgeti(L, LUA_REGISTRYINDEX, sb->env_ref);
 			lua_setupvalue(L, -3, 1);
 			bad = 1;
 		}
-		lua_pop(L, 1);
+		lua_settop(L, top);
 	}
-	lua_settop(L, chunks - 1);
 	return bad;
 }
 
@@ -547,21 +545,27 @@ sandbox_call(struct sandbox *sb, int nargs, int nresults, char *err,
 }
 
 int
-sandbox_protect(struct sandbox *sb, lua_CFunction fn, void *ud, char *err,
-    size_t errlen)
+sandbox_pcall(struct sandbox *sb, int nargs, char *err, size_t errlen)
 {
 	lua_State *L = sb->L;
-	int top = lua_gettop(L), status;
+	int top = lua_gettop(L) - nargs - 1, status;
 
-	lua_pushcfunction(L, fn);
-	lua_pushlightuserdata(L, ud);
-	status = lua_pcall(L, 1, 0, 0);
+	status = lua_pcall(L, nargs, 0, 0);
 	if (status != LUA_OK) {
 		take_error(sb, status, err, errlen);
 		lua_settop(L, top);
 		return -1;
 	}
 	return 0;
+}
+
+int
+sandbox_protect(struct sandbox *sb, lua_CFunction fn, void *ud, char *err,
+    size_t errlen)
+{
+	lua_pushcfunction(sb->L, fn);
+	lua_pushlightuserdata(sb->L, ud);
+	return sandbox_pcall(sb, 1, err, errlen);
 }
 
 /* {==================================================================
@@ -589,11 +593,14 @@ l_load(lua_State *L)
 		return lua_error(L);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->env_ref);
 	lua_setupvalue(L, 1, 1);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->chunks_ref);
+	/* Chunks stay referenced: their functions may outlive them (rules
+	 * do), and only the chunk leads to the _ENV they share.  The array
+	 * grows first, so a failed luaL_ref records nothing. */
+	sb->chunks = xreallocarray(sb->chunks, sb->nchunks + 1,
+	    sizeof *sb->chunks);
 	lua_pushvalue(L, 1);
-	lua_pushboolean(L, 1);
-	lua_rawset(L, -3);
-	lua_pop(L, 1);
+	sb->chunks[sb->nchunks] = luaL_ref(L, LUA_REGISTRYINDEX);
+	sb->nchunks++;
 	return 1;
 }
 
@@ -670,7 +677,7 @@ sandbox_new(size_t mem_max, long budget, char *err, size_t errlen)
 
 	sb->mem_max = mem_max > 0 ? mem_max : SANDBOX_MEM_DEFAULT;
 	sb->budget = budget > 0 ? budget : SANDBOX_BUDGET_DEFAULT;
-	sb->env_ref = sb->chunks_ref = LUA_NOREF;
+	sb->env_ref = LUA_NOREF;
 	sb->L = lua_newstate(sb_alloc, sb);
 	if (sb->L == NULL) {
 		snprintf(err, errlen, "cannot create a Lua state within %zu bytes",
@@ -692,7 +699,14 @@ sandbox_free(struct sandbox *sb)
 	if (sb == NULL)
 		return;
 	lua_close(sb->L);
+	free(sb->chunks);
 	free(sb);
+}
+
+void
+sandbox_trust_loaded(struct sandbox *sb)
+{
+	sb->ntrusted = sb->nchunks;
 }
 
 int

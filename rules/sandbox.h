@@ -121,6 +121,21 @@ int sandbox_protect(struct sandbox *sb, lua_CFunction fn, void *ud, char *err,
     size_t errlen);
 
 /*
+ * Calls the function below nargs arguments protected, without a budget,
+ * and discards its results: sandbox_protect for a function already on the
+ * stack (a C closure with upvalues).  Returns 0, or -1 with the error in
+ * err (nothing left on the stack).
+ */
+int sandbox_pcall(struct sandbox *sb, int nargs, char *err, size_t errlen);
+
+/*
+ * Marks the chunks loaded so far as our own code, which never assigns
+ * _ENV: sandbox_call stops checking them after each call (only code
+ * inside a chunk can assign its _ENV, so rule code cannot reach theirs).
+ */
+void sandbox_trust_loaded(struct sandbox *sb);
+
+/*
  * Seals the globals: from now on assigning any global raises an error, so
  * one rule cannot replace a function or library another rule uses.
  * Returns 0, or -1 when out of memory.
