@@ -15,7 +15,10 @@
  * (getmetatable("") is false), setmetatable refuses protected metatables
  * and __gc (finalizers run with hooks off, so a looping one could never be
  * stopped), print writes an info line to the log.  Nothing opens files,
- * processes or sockets; chunks load in text mode only.
+ * processes or sockets; chunks load in text mode only.  string.find,
+ * match, gmatch and gsub refuse a pattern whose worst case on the subject
+ * would outrun the budget (the matcher runs in C, where the count hook
+ * cannot stop it; see "Pattern guard" in sandbox.c).
  *
  * Lifecycle: sandbox_new, sandbox_load (any number of chunks, run with
  * sandbox_call while globals may still be defined), sandbox_seal (globals
