@@ -356,6 +356,7 @@ main(int argc, char **argv)
 	int64_t start, now, deadline, span_ms, cpu0, cpu;
 	long long runs = 0, laps = 0;
 	size_t i, errors = 0;
+	bool from_mix;
 	int a;
 
 	for (a = 1; a < argc; a++) {
@@ -381,7 +382,8 @@ main(int argc, char **argv)
 	}
 	if (mix != NULL)
 		load_mix(&b, mix);
-	if (b.npos == 0)
+	from_mix = b.npos > 0;
+	if (!from_mix)
 		synth(&b, (size_t)ndev);
 	b.states = xcalloc(b.ndevices, sizeof *b.states);
 	assign_phases(&b);
@@ -413,7 +415,7 @@ main(int argc, char **argv)
 	    (double)runs / ((double)cpu / 1e9));
 	fprintf(stderr, "bench_rules: %zu positions of %zu devices, %lld "
 	    "laps, %s\n", b.npos, b.ndevices, laps,
-	    mix != NULL && b.npos > 0 ? "from the mix" : "synthetic");
+	    from_mix ? "from the mix" : "synthetic");
 
 	for (i = 0; i < b.npos; i++) {
 		size_t k;
