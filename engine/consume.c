@@ -34,7 +34,8 @@
 #include <unistd.h>
 
 #include "engine/eval.h"
-#include "engine/fence.h"
+#include "engine/fenceload.h"
+#include "engine/fencestore.h"
 #include "engine/state.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -43,11 +44,11 @@
 #include "lib/xmalloc.h"
 #include "rules/rules.h"
 
-#define POLL_MS 1000		/* P:fences:version safety net, SPEC: 1 s */
+#define PENDING_POLL_MS 1000	/* the pending-entries gauge's refresh */
 
 enum phase {
 	PH_DOWN,		/* not connected */
-	PH_SETUP,		/* group, fences, states on their way */
+	PH_SETUP,		/* group and states on their way */
 	PH_PENDING,		/* re-processing our pending entries */
 	PH_CLAIM,		/* claiming entries of dead consumers */
 	PH_LIVE,		/* reading new entries */
@@ -57,7 +58,7 @@ struct consume {
 	struct event_base *base;
 	struct consume_conf conf;	/* strings owned */
 	char *key_positions, *key_alerts, *key_errors, *key_commands;
-	char *key_state, *key_fences, *key_version, *key_control;
+	char *key_state;
 
 	struct rconn *rc;		/* commands */
 	struct rconn *sub;		/* SUBSCRIBE P:control */
@@ -69,11 +70,7 @@ struct consume {
 	struct event *poll;
 
 	struct state_table *states;
-	struct fence_geos geos;
-	struct fence_set *fences;
-	char *fences_version;		/* as last loaded; NULL: none */
-	bool fences_loading;
-	bool fences_again;		/* asked for while loading */
+	struct fenceload *fences;
 	struct rules *rules;
 
 	struct eval_batch batch;
@@ -88,7 +85,6 @@ struct consume {
 };
 
 static void read_next(struct consume *c);
-static void load_fences(struct consume *c);
 
 /* ==== Small helpers ==== */
 
@@ -136,108 +132,22 @@ report_error(struct consume *c, const char *source, const char *message)
 
 /* ==== Fences ==== */
 
-/*
- * Builds a new set from an HGETALL reply.  A fence that does not parse is
- * refused (P:errors) and, when the current set has a fence of that id,
- * the current version stays live in the new set.
- */
 static void
-apply_fences(struct consume *c, const redisReply *all, const char *version)
+on_fence_refused(void *arg, const char *message)
 {
-	struct fence_builder *b = fence_builder_new(&c->geos);
-	char err[512];
-	size_t i;
-
-	for (i = 0; i + 1 < all->elements; i += 2) {
-		const redisReply *k = all->element[i], *v = all->element[i + 1];
-		long old;
-
-		if (k->type != REDIS_REPLY_STRING ||
-		    v->type != REDIS_REPLY_STRING)
-			continue;
-		if (fence_builder_add(b, k->str, v->str, v->len, err,
-		    sizeof err) == 0)
-			continue;
-		report_error(c, "fence", err);
-		if (c->fences != NULL &&
-		    (old = fence_set_find(c->fences, k->str)) >= 0) {
-			const char *json = fence_json(fence_set_get(c->fences,
-			    (size_t)old));
-
-			if (fence_builder_add(b, k->str, json, strlen(json),
-			    err, sizeof err) == 0)
-				log_warn("fence '%s': keeping the previous "
-				    "version", k->str);
-		}
-	}
-	fence_set_free(c->fences);
-	c->fences = fence_builder_finish(b);
-	free(c->fences_version);
-	c->fences_version = version != NULL ? xstrdup(version) : NULL;
-	log_info("fences: %zu loaded (version %s)", fence_set_count(c->fences),
-	    version != NULL ? version : "none");
-	if (c->m_fences != NULL)
-		metric_set(c->m_fences, (double)fence_set_count(c->fences));
+	report_error(arg, "fence", message);
 }
 
+/* The first set lets the start-up go on (see read_next). */
 static void
-on_fences(struct rconn *rc, redisReply *r, void *arg)
+on_fence_loaded(void *arg)
 {
-	struct consume *c = arg;
-
-	(void)rc;
-	if (r == NULL)
-		return;		/* disconnected: the reconnect reloads */
-	c->fences_loading = false;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[1]->type != REDIS_REPLY_ARRAY) {
-		fail(c, "loading fences", r);
-		return;
-	}
-	apply_fences(c, r->element[1], r->element[0]->type ==
-	    REDIS_REPLY_STRING ? r->element[0]->str : NULL);
-	if (c->fences_again) {
-		c->fences_again = false;
-		load_fences(c);
-	}
+	read_next(arg);
 }
 
-/* Reads version and fences in one transaction: a consistent snapshot. */
-static void
-load_fences(struct consume *c)
-{
-	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
-	const char *get[] = { "GET", c->key_version };
-	const char *all[] = { "HGETALL", c->key_fences };
-
-	if (c->phase == PH_DOWN)
-		return;
-	if (c->fences_loading) {
-		c->fences_again = true;
-		return;
-	}
-	if (send_strings(c, c->rc, NULL, 1, multi) == -1)
-		return;
-	send_strings(c, c->rc, NULL, 2, get);
-	send_strings(c, c->rc, NULL, 2, all);
-	send_strings(c, c->rc, on_fences, 1, exec);
-	c->fences_loading = true;
-}
-
-static void
-on_version(struct rconn *rc, redisReply *r, void *arg)
-{
-	struct consume *c = arg;
-	const char *v;
-
-	(void)rc;
-	if (r == NULL || c->phase == PH_DOWN || c->phase == PH_SETUP)
-		return;
-	v = r->type == REDIS_REPLY_STRING ? r->str : NULL;
-	if ((v == NULL) != (c->fences_version == NULL) ||
-	    (v != NULL && strcmp(v, c->fences_version) != 0))
-		load_fences(c);
-}
+static const struct fenceload_hooks fence_hooks = {
+	on_fence_refused, on_fence_loaded,
+};
 
 static void
 on_xpending(struct rconn *rc, redisReply *r, void *arg)
@@ -254,15 +164,11 @@ static void
 on_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct consume *c = arg;
-	const char *get[] = { "GET", c->key_version };
 	const char *xp[] = { "XPENDING", c->key_positions, c->conf.group };
 
 	(void)fd;
 	(void)what;
-	if (c->phase == PH_DOWN || c->phase == PH_SETUP || c->fences_loading)
-		return;
-	send_strings(c, c->rc, on_version, 2, get);
-	if (c->m_pending != NULL)
+	if (c->phase != PH_DOWN && c->phase != PH_SETUP)
 		send_strings(c, c->rc, on_xpending, 3, xp);
 }
 
@@ -293,7 +199,7 @@ void
 consume_reload(struct consume *c)
 {
 	reload_rules(c);
-	load_fences(c);
+	fenceload_request(c->fences);
 }
 
 /* ==== A batch ==== */
@@ -471,7 +377,7 @@ static size_t
 evaluate(struct consume *c, const redisReply *entries)
 {
 	struct eval_ctx ctx = { c->key_alerts, c->key_errors,
-	    c->key_commands, c->states, c->fences, c->rules };
+	    c->key_commands, c->states, fenceload_set(c->fences), c->rules };
 	struct rules_field *f = NULL;
 	size_t i, j, nf, af = 0;
 
@@ -572,7 +478,11 @@ read_next(struct consume *c)
 	char count[32], block[32], idle[32];
 	int rv;
 
-	if (c->busy || c->phase < PH_PENDING)
+	/*
+	 * Nothing is evaluated before the fences are read once: entries
+	 * re-processed against an empty set would leave every fence.
+	 */
+	if (c->busy || c->phase < PH_PENDING || !fenceload_ready(c->fences))
 		return;
 	/*
 	 * Entries of a consumer that died after we started only become
@@ -680,8 +590,6 @@ on_state(struct rconn *rc, bool connected, const char *reason, void *arg)
 		    reason);
 		c->phase = PH_DOWN;
 		c->busy = false;
-		c->fences_loading = false;
-		c->fences_again = false;
 		clear_batch(c);
 		return;
 	}
@@ -689,7 +597,6 @@ on_state(struct rconn *rc, bool connected, const char *reason, void *arg)
 	c->phase = PH_SETUP;
 	c->live_once = false;
 	send_strings(c, c->rc, on_group, 6, group);
-	load_fences(c);
 	send_strings(c, c->rc, on_states, 2, states);
 }
 
@@ -709,9 +616,9 @@ on_control(struct rconn *rc, redisReply *r, void *arg)
 	msg = r->element[2];
 	if (msg->type != REDIS_REPLY_STRING)
 		return;
-	if (strcmp(msg->str, "fences") == 0) {
+	if (strcmp(msg->str, FENCESTORE_MESSAGE) == 0) {
 		log_info("control: fences changed");
-		load_fences(c);
+		fenceload_request(c->fences);
 	} else if (strcmp(msg->str, "reload") == 0) {
 		log_info("control: reload");
 		consume_reload(c);
@@ -723,7 +630,8 @@ on_sub_state(struct rconn *rc, bool connected, const char *reason,
     void *arg)
 {
 	struct consume *c = arg;
-	const char *sub[] = { "SUBSCRIBE", c->key_control };
+	const char *sub[] = { "SUBSCRIBE",
+	    fenceload_key_control(c->fences) };
 
 	(void)reason;
 	if (connected)
@@ -735,7 +643,7 @@ on_sub_state(struct rconn *rc, bool connected, const char *reason,
 bool
 consume_ready(const struct consume *c)
 {
-	return c->phase >= PH_PENDING;
+	return c->phase >= PH_PENDING && fenceload_ready(c->fences);
 }
 
 static void
@@ -784,12 +692,7 @@ consume_new(struct event_base *base, const struct consume_conf *conf,
 	c->key_errors = xasprintf("%s:errors", p);
 	c->key_commands = xasprintf("%s:commands", p);
 	c->key_state = xasprintf("%s:state", p);
-	c->key_fences = xasprintf("%s:fences", p);
-	c->key_version = xasprintf("%s:fences:version", p);
-	c->key_control = xasprintf("%s:control", p);
 	c->states = state_table_new();
-	fence_geos_attach(&c->geos, GEOS_init_r());
-	c->fences = fence_builder_finish(fence_builder_new(&c->geos));
 	/* Test hook (tests/e2e/test_engine.py): see commit_batch. */
 	if ((hook = getenv("GEOALARM_TEST_CRASH_BEFORE_EXEC")) != NULL)
 		c->crash_at = strtol(hook, NULL, 10);
@@ -806,9 +709,15 @@ consume_new(struct event_base *base, const struct consume_conf *conf,
 		    c->conf.rules_path, rules_device_count(c->rules),
 		    rules_rule_count(c->rules));
 	}
-	c->poll = event_new(base, -1, EV_PERSIST, on_poll, c);
-	event_add(c->poll, &(struct timeval){ POLL_MS / 1000,
-	    (POLL_MS % 1000) * 1000 });
+	if (c->m_pending != NULL) {
+		c->poll = event_new(base, -1, EV_PERSIST, on_poll, c);
+		event_add(c->poll, &(struct timeval){ PENDING_POLL_MS / 1000,
+		    (PENDING_POLL_MS % 1000) * 1000 });
+	}
+	c->fences = fenceload_new(base, c->conf.redis_url, p, &fence_hooks, c,
+	    c->m_fences, err, errlen);
+	if (c->fences == NULL)
+		goto fail;
 	c->rc = rconn_new(base, c->conf.redis_url, "redis", on_state, c, err,
 	    errlen);
 	if (c->rc == NULL)
@@ -830,15 +739,13 @@ consume_free(struct consume *c)
 		return;
 	rconn_free(c->sub);
 	rconn_free(c->rc);
+	fenceload_free(c->fences);
 	if (c->poll != NULL)
 		event_free(c->poll);
 	clear_batch(c);
 	eval_batch_free(&c->batch);
 	free(c->acks);
 	state_table_free(c->states);
-	fence_set_free(c->fences);
-	GEOS_finish_r(c->geos.handle);
-	free(c->fences_version);
 	rules_free(c->rules);
 	free((char *)c->conf.redis_url);
 	free((char *)c->conf.prefix);
@@ -850,8 +757,5 @@ consume_free(struct consume *c)
 	free(c->key_errors);
 	free(c->key_commands);
 	free(c->key_state);
-	free(c->key_fences);
-	free(c->key_version);
-	free(c->key_control);
 	free(c);
 }
