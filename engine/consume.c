@@ -722,6 +722,8 @@ consume_new(struct event_base *base, const struct consume_conf *conf,
 	    errlen);
 	if (c->rc == NULL)
 		goto fail;
+	/* Batches of entries are big replies of many small strings. */
+	rconn_use_arena(c->rc);
 	c->sub = rconn_new(base, c->conf.redis_url, "redis-control",
 	    on_sub_state, c, err, errlen);
 	if (c->sub == NULL)

@@ -23,6 +23,7 @@
 #include "lib/clock.h"
 #include "lib/conf.h"
 #include "lib/log.h"
+#include "lib/replyarena.h"
 #include "lib/xmalloc.h"
 
 /* Backoff bounds: fast enough to notice a restarted Redis at once, slow
@@ -63,6 +64,7 @@ struct rconn {
 	int backoff_ms;
 	size_t pending;
 	struct rconn_call *subs;
+	struct replyarena *arena;	/* NULL: hiredis's own reply objects */
 	char last_error[128];		/* to log a repeated failure once */
 	char reset_reason[128];		/* why we dropped the connection */
 };
@@ -361,6 +363,8 @@ rc_connect(struct rconn *rc)
 	}
 	ac->data = rc;
 	rc->ac = ac;
+	if (rc->arena != NULL)
+		replyarena_attach(rc->arena, ac->c.reader);
 	rc->state = RC_CONNECTING;
 	redisLibeventAttach(ac, rc->base);
 	redisAsyncSetConnectCallback(ac, on_connect);
@@ -406,7 +410,19 @@ rconn_free(struct rconn *rc)
 	event_free(rc->watchdog);
 	if (rc->stall != NULL)
 		event_free(rc->stall);
+	replyarena_free(rc->arena);
 	free(rc);
+}
+
+void
+rconn_use_arena(struct rconn *rc)
+{
+	if (rc->arena != NULL)
+		return;
+	rc->arena = replyarena_new();
+	/* rconn_new has created the first context; it has read nothing. */
+	if (rc->ac != NULL)
+		replyarena_attach(rc->arena, rc->ac->c.reader);
 }
 
 bool

@@ -94,6 +94,15 @@ void rconn_reset(struct rconn *rc, const char *reason);
  */
 void rconn_set_reply_timeout(struct rconn *rc, int ms);
 
+/*
+ * Builds this connection's replies in an arena (lib/replyarena.h) from now
+ * on, for every connection it makes: for a connection that reads large
+ * replies, whose thousands of small objects would otherwise each be
+ * malloc'd and freed.  Call right after rconn_new.  Replies stay borrowed
+ * exactly as above: the next reply reuses their memory.
+ */
+void rconn_use_arena(struct rconn *rc);
+
 /* Number of commands sent and not yet answered. */
 size_t rconn_pending(const struct rconn *rc);
 
