@@ -4,9 +4,10 @@
  * The invariant everything here keeps: what Redis holds (P:state, the
  * group's pending list, P:alerts) always describes one consistent point,
  * "these entries are acknowledged, these alerts raised, these states
- * reached", and the in-memory committed states equal P:state.  A batch
- * changes working copies of states only (engine/state.h), and its alerts,
- * states and XACKs reach Redis in one MULTI/EXEC.  Crash points:
+ * reached".  A batch changes working copies of states only
+ * (engine/state.h), and its alerts, states and XACKs reach Redis in one
+ * MULTI/EXEC (engine/txn.h), which is the only thing that commits.
+ * Crash points:
  *
  *  - before EXEC is sent (during evaluation, between MULTI and EXEC, or
  *    the test hook GEOALARM_TEST_CRASH_BEFORE_EXEC): the server discards
@@ -20,12 +21,38 @@
  *    we cannot tell which, so we drop every in-memory state and reload
  *    P:state and the pending list, which is right in both cases.
  *
- * The same reset (rollback, reconnect, reload) handles every Redis error.
- * Only one read or transaction is in flight at a time, so batches are
- * committed in stream order.
+ * The same reset (drop, reconnect, reload) handles every Redis error.
+ *
+ * Pipelining.  Redis and the engine run on different cores, so while one
+ * batch's EXEC runs the engine evaluates the next one:
+ *
+ *  - when a read returns a full batch (there is more), the next read is
+ *    sent and flushed before this batch is evaluated, without BLOCK (a
+ *    transaction sent after it must not wait behind it);
+ *  - a batch's states are made the committed ones as soon as its
+ *    transaction is built, so the next batch evaluates on top of them;
+ *  - a transaction is sent only after the EXEC before it has succeeded
+ *    (engine/txn.h); until then it waits, built.
+ *
+ * Why this stays exactly once.  Batches are still read, evaluated and
+ * committed in stream order, one transaction in flight at a time.  The
+ * in-memory states may run one or two batches ahead of P:state, but only
+ * with the effects of transactions that are in flight or waiting; any
+ * failure of one of those (EXECABORT, an error reply, a lost connection)
+ * resets the connection, drops the waiting transaction unsent, and
+ * reloads every state from P:state and re-reads the pending list, exactly
+ * as after a crash.  A transaction is never sent on top of one that did
+ * not commit, since it waits for that one's successful EXEC.  And a read's
+ * reply never finds a transaction waiting: a read goes out after every
+ * transaction sent so far, and the one waiting is sent as soon as the
+ * reply of the one before it arrives, which precedes the read's reply on
+ * the connection.  Reads other than the prefetch are sent only when
+ * nothing waits, so they follow every transaction on the connection and
+ * may BLOCK.
  */
 #include "engine/consume.h"
 
+#include <assert.h>
 #include <event2/event.h>
 #include <hiredis.h>
 #include <stdio.h>
@@ -37,6 +64,7 @@
 #include "engine/fenceload.h"
 #include "engine/fencestore.h"
 #include "engine/state.h"
+#include "engine/txn.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
@@ -64,7 +92,7 @@ struct consume {
 	struct rconn *sub;		/* SUBSCRIBE P:control */
 	enum phase phase;
 	bool live_once;			/* reached PH_LIVE since connecting */
-	bool busy;			/* a read or a transaction in flight */
+	bool reading;			/* a read in flight */
 	char cursor[64];		/* XAUTOCLAIM cursor */
 	int64_t last_claim_ms;		/* monotonic time of the last claim */
 	struct event *poll;
@@ -73,18 +101,20 @@ struct consume {
 	struct fenceload *fences;
 	struct rules *rules;
 
-	struct eval_batch batch;
-	char **acks;			/* entry ids of the batch, owned */
+	struct eval_batch batch;	/* the batch being evaluated */
+	const char **acks;		/* its entry ids, borrowed from the reply */
 	size_t nacks, aacks;
-	int64_t batch_start_ns;
-	long batches;			/* transactions sent */
+	struct rules_field *fields;	/* one entry's fields, borrowed too */
+	size_t afields;
+	struct txn *txn;		/* transactions in flight and waiting */
+	long batches;			/* transactions built */
 	long crash_at;			/* test hook: batch number, 0 off */
 
 	struct metric *m_reports, *m_skipped, *m_alerts, *m_errors;
 	struct metric *m_batch, *m_pending, *m_fences, *m_devices;
 };
 
-static void read_next(struct consume *c);
+static void read_next(struct consume *c, bool prefetch);
 
 /* ==== Small helpers ==== */
 
@@ -142,7 +172,10 @@ on_fence_refused(void *arg, const char *message)
 static void
 on_fence_loaded(void *arg)
 {
-	read_next(arg);
+	struct consume *c = arg;
+
+	if (!txn_waiting(c->txn))
+		read_next(c, false);
 }
 
 static const struct fenceload_hooks fence_hooks = {
@@ -205,275 +238,210 @@ consume_reload(struct consume *c)
 /* ==== A batch ==== */
 
 static void
-add_ack(struct consume *c, const char *id)
-{
-	if (c->nacks == c->aacks) {
-		c->aacks = c->aacks ? c->aacks * 2 : 256;
-		c->acks = xreallocarray(c->acks, c->aacks, sizeof *c->acks);
-	}
-	c->acks[c->nacks++] = xstrdup(id);
-}
-
-static void
 clear_batch(struct consume *c)
 {
-	size_t i;
-
 	eval_batch_clear(&c->batch);
-	for (i = 0; i < c->nacks; i++)
-		free(c->acks[i]);
 	c->nacks = 0;
 	state_table_rollback(c->states);
 }
 
-/* Gathers the HSET P:state arguments of changed devices. */
-struct hset {
-	const char **argv;
-	size_t *len;
-	char **owned;
-	int argc;
-};
-
 static void
-hset_add(const char *id, const struct state *st, bool changed, void *arg)
-{
-	struct hset *h = arg;
-	char *json;
-
-	if (!changed)
-		return;
-	json = state_to_json(st);
-	h->argv[h->argc] = id;
-	h->len[h->argc++] = strlen(id);
-	h->owned[h->argc] = json;
-	h->argv[h->argc] = json;
-	h->len[h->argc++] = strlen(json);
-}
-
-static void
-on_exec(struct rconn *rc, redisReply *r, void *arg)
+on_committed(void *arg, const struct txn_counts *k)
 {
 	struct consume *c = arg;
 	size_t i;
 
-	(void)rc;
-	if (r == NULL)
-		return;		/* lost: the state callback rolls back */
-	c->busy = false;
-	if (r->type != REDIS_REPLY_ARRAY) {
-		/* EXECABORT (a queued command was refused) or a nil. */
-		clear_batch(c);
-		fail(c, "batch transaction", r);
-		return;
-	}
-	/*
-	 * Redis has applied the batch: the working states are now what
-	 * P:state holds.  A command that failed inside EXEC (say XADD to an
-	 * alerts key of the wrong type) does not undo the others, so the
-	 * states are committed all the same and the failure is logged.
-	 */
-	for (i = 0; i < r->elements; i++)
-		if (r->element[i]->type == REDIS_REPLY_ERROR)
-			log_error("batch: command %zu failed: %s", i,
-			    r->element[i]->str);
-	state_table_commit(c->states);
+	log_debug("batch: %zu entries, %zu alerts committed", k->nacks,
+	    k->ntypes);
 	if (c->m_reports != NULL) {
-		metric_add(c->m_reports, (double)c->batch.nentries);
-		metric_add(c->m_skipped, (double)c->batch.nskipped);
-		metric_add(c->m_errors, (double)c->batch.nerrors);
-		for (i = 0; i < c->batch.ntypes; i++)
-			metric_label_add(c->m_alerts, c->batch.types[i], 1);
+		metric_add(c->m_reports, (double)k->nentries);
+		metric_add(c->m_skipped, (double)k->nskipped);
+		metric_add(c->m_errors, (double)k->nerrors);
+		for (i = 0; i < k->ntypes; i++)
+			metric_label_add(c->m_alerts, k->types[i], 1);
 		metric_observe(c->m_batch, (double)(clock_mono_ns() -
-		    c->batch_start_ns) / 1e9);
-		metric_set(c->m_devices, (double)state_table_count(c->states));
+		    k->start_ns) / 1e9);
+		metric_set(c->m_devices,
+		    (double)state_table_count(c->states));
 	}
-	log_debug("batch: %zu entries, %zu alerts committed", c->nacks,
-	    c->batch.ntypes);
-	clear_batch(c);
-	read_next(c);
+	/* After the waiting transaction, which txn has sent already. */
+	if (!c->reading)
+		read_next(c, false);
 }
 
+/* The reset reloads P:state, which is what is committed. */
 static void
-on_crash_hook(struct rconn *rc, redisReply *r, void *arg)
+on_commit_failed(void *arg, const char *reason)
 {
 	struct consume *c = arg;
 
-	(void)rc;
-	(void)r;
-	log_warn("test hook: exiting before EXEC of batch %ld", c->batches);
-	_exit(99);
+	log_error("%s", reason);
+	c->phase = PH_DOWN;
+	rconn_reset(c->rc, reason);
 }
 
-/* Sends MULTI, the batch, HSET P:state, XACK, EXEC. */
+static const struct txn_hooks txn_hooks = {
+	on_committed, on_commit_failed,
+};
+
+/*
+ * Hands the batch's transaction to txn, which sends it now or after the
+ * one in flight.  The states it writes become the committed ones at once,
+ * so the next batch evaluates on top of them (see the header comment for
+ * why that is safe).
+ */
 static void
-commit_batch(struct consume *c)
+commit_batch(struct consume *c, int64_t start_ns)
 {
-	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
-	size_t nwork = state_table_nwork(c->states), i;
-	struct hset h;
-	const char **argv;
-	size_t *len;
-
-	send_strings(c, c->rc, NULL, 1, multi);
-	for (i = 0; i < c->batch.n; i++)
-		rconn_command_formatted(c->rc, NULL, NULL, c->batch.cmd[i],
-		    c->batch.len[i]);
-
-	h.argv = xreallocarray(NULL, 2 + 2 * nwork, sizeof *h.argv);
-	h.len = xreallocarray(NULL, 2 + 2 * nwork, sizeof *h.len);
-	h.owned = xcalloc(2 + 2 * nwork, sizeof *h.owned);
-	h.argv[0] = "HSET";
-	h.len[0] = 4;
-	h.argv[1] = c->key_state;
-	h.len[1] = strlen(c->key_state);
-	h.argc = 2;
-	state_table_foreach_work(c->states, hset_add, &h);
-	if (h.argc > 2)
-		rconn_command_argv(c->rc, NULL, NULL, h.argc, h.argv, h.len);
-	for (i = 0; i < (size_t)h.argc; i++)
-		free(h.owned[i]);
-	free(h.owned);
-	free(h.argv);
-	free(h.len);
-
-	argv = xreallocarray(NULL, 3 + c->nacks, sizeof *argv);
-	len = xreallocarray(NULL, 3 + c->nacks, sizeof *len);
-	argv[0] = "XACK";
-	argv[1] = c->key_positions;
-	argv[2] = c->conf.group;
-	for (i = 0; i < 3; i++)
-		len[i] = strlen(argv[i]);
-	for (i = 0; i < c->nacks; i++) {
-		argv[3 + i] = c->acks[i];
-		len[3 + i] = strlen(c->acks[i]);
-	}
-	rconn_command_argv(c->rc, NULL, NULL, (int)(3 + c->nacks), argv, len);
-	free(argv);
-	free(len);
-
 	c->batches++;
-	if (c->crash_at > 0 && c->batches == c->crash_at) {
-		/*
-		 * Test hook: die with the transaction open and everything but
-		 * EXEC delivered.  The reply to this PING ("QUEUED") proves
-		 * the server has read all the commands before it.
-		 */
-		const char *ping[] = { "PING" };
-
-		send_strings(c, c->rc, on_crash_hook, 1, ping);
-		c->busy = true;
-		return;
-	}
-	c->busy = true;
-	if (send_strings(c, c->rc, on_exec, 1, exec) == -1)
-		c->busy = false;
+	txn_commit(c->txn, &c->batch, c->states, c->acks, c->nacks, start_ns,
+	    c->crash_at > 0 && c->batches == c->crash_at);
+	state_table_commit(c->states);
+	eval_batch_clear(&c->batch);
+	c->nacks = 0;
 }
 
 /*
- * Evaluates the entries of a stream reply ([[id, [f, v, ...]], ...]).
- * Returns the number of entries.
+ * Evaluates the entries of a stream reply ([[id, [f, v, ...]], ...]),
+ * collecting their ids (borrowed from the reply) for the XACK.  Returns
+ * the number of entries.
  */
 static size_t
 evaluate(struct consume *c, const redisReply *entries)
 {
 	struct eval_ctx ctx = { c->key_alerts, c->key_errors,
 	    c->key_commands, c->states, fenceload_set(c->fences), c->rules };
-	struct rules_field *f = NULL;
-	size_t i, j, nf, af = 0;
+	size_t i, j, nf;
 
+	if (entries->elements > c->aacks) {
+		c->aacks = entries->elements;
+		c->acks = xreallocarray(c->acks, c->aacks, sizeof *c->acks);
+	}
 	for (i = 0; i < entries->elements; i++) {
 		const redisReply *e = entries->element[i], *kv;
 
 		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
 		    e->element[0]->type != REDIS_REPLY_STRING)
 			continue;
-		add_ack(c, e->element[0]->str);
+		c->acks[c->nacks++] = e->element[0]->str;
 		kv = e->element[1];
 		if (kv->type != REDIS_REPLY_ARRAY) {
 			/* Trimmed while pending: nothing to evaluate. */
 			c->batch.nskipped++;
 			continue;
 		}
-		if (kv->elements / 2 > af) {
-			af = kv->elements / 2;
-			f = xreallocarray(f, af, sizeof *f);
+		if (kv->elements / 2 > c->afields) {
+			c->afields = kv->elements / 2;
+			c->fields = xreallocarray(c->fields, c->afields,
+			    sizeof *c->fields);
 		}
 		for (j = 0, nf = 0; j + 1 < kv->elements; j += 2) {
 			if (kv->element[j]->type != REDIS_REPLY_STRING ||
 			    kv->element[j + 1]->type != REDIS_REPLY_STRING)
 				continue;
-			f[nf].key = kv->element[j]->str;
-			f[nf].value = kv->element[j + 1]->str;
-			f[nf++].len = kv->element[j + 1]->len;
+			c->fields[nf].key = kv->element[j]->str;
+			c->fields[nf].value = kv->element[j + 1]->str;
+			c->fields[nf++].len = kv->element[j + 1]->len;
 		}
-		eval_entry(&ctx, &c->batch, e->element[0]->str, f, nf);
+		eval_entry(&ctx, &c->batch, e->element[0]->str, c->fields, nf);
 	}
-	free(f);
 	return c->nacks;
 }
 
 /* ==== Reading ==== */
 
+/* The entries of a read's reply, or NULL (with c->cursor updated). */
+static const redisReply *
+reply_entries(struct consume *c, const redisReply *r, bool *bad)
+{
+	*bad = false;
+	if (c->phase == PH_CLAIM) {
+		/* [next-cursor, [entries], [deleted ids]] */
+		if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			*bad = true;
+			return NULL;
+		}
+		snprintf(c->cursor, sizeof c->cursor, "%s",
+		    r->element[0]->str);
+		return r->element[1];
+	}
+	/* [[key, [entries]]], or nil when BLOCK ran out */
+	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+		const redisReply *s = r->element[0];
+
+		if (s->type == REDIS_REPLY_ARRAY && s->elements == 2 &&
+		    s->element[1]->type == REDIS_REPLY_ARRAY)
+			return s->element[1];
+	}
+	return NULL;
+}
+
 static void
 on_read(struct rconn *rc, redisReply *r, void *arg)
 {
 	struct consume *c = arg;
-	const redisReply *entries = NULL;
+	const redisReply *entries;
+	int64_t start_ns = clock_mono_ns();
+	size_t n;
+	bool bad;
 
 	(void)rc;
 	if (r == NULL)
 		return;
-	c->busy = false;
+	c->reading = false;
 	if (c->phase == PH_DOWN)
 		return;
 	if (r->type == REDIS_REPLY_ERROR) {
 		fail(c, "reading positions", r);
 		return;
 	}
-	if (c->phase == PH_CLAIM) {
-		/* [next-cursor, [entries], [deleted ids]] */
-		if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING) {
-			fail(c, "XAUTOCLAIM", r);
-			return;
-		}
-		snprintf(c->cursor, sizeof c->cursor, "%s",
-		    r->element[0]->str);
-		entries = r->element[1];
-	} else if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
-		/* [[key, [entries]]] */
-		const redisReply *s = r->element[0];
-
-		if (s->type == REDIS_REPLY_ARRAY && s->elements == 2)
-			entries = s->element[1];
-	}
-
-	c->batch_start_ns = clock_mono_ns();
-	if (entries != NULL && entries->type == REDIS_REPLY_ARRAY &&
-	    evaluate(c, entries) > 0) {
-		commit_batch(c);
+	entries = reply_entries(c, r, &bad);
+	if (bad) {
+		fail(c, "XAUTOCLAIM", r);
 		return;
 	}
-	clear_batch(c);
-	/* Nothing (more) in this phase: move on. */
-	if (c->phase == PH_PENDING) {
-		c->phase = PH_CLAIM;
-		snprintf(c->cursor, sizeof c->cursor, "0-0");
-		read_next(c);
-	} else if (c->phase == PH_CLAIM && strcmp(c->cursor, "0-0") == 0) {
-		if (!c->live_once)
-			log_info("consumer %s: up to date, reading new "
-			    "positions", c->conf.consumer);
-		c->live_once = true;
-		c->phase = PH_LIVE;
-		read_next(c);
-	} else {
-		read_next(c);
+	/* See the header comment: a read's reply never finds one waiting. */
+	assert(!txn_waiting(c->txn));
+	n = entries != NULL ? entries->elements : 0;
+	/*
+	 * A full batch says there is more: ask for the next one now, so
+	 * that Redis reads it while we evaluate this one.
+	 */
+	if (c->phase == PH_LIVE && n >= (size_t)c->conf.batch) {
+		read_next(c, true);
+		rconn_flush(c->rc);
 	}
+	if (n > 0 && evaluate(c, entries) > 0) {
+		commit_batch(c, start_ns);
+	} else {
+		clear_batch(c);
+		/* Nothing (more) in this phase: move on. */
+		if (c->phase == PH_PENDING) {
+			c->phase = PH_CLAIM;
+			snprintf(c->cursor, sizeof c->cursor, "0-0");
+		} else if (c->phase == PH_CLAIM &&
+		    strcmp(c->cursor, "0-0") == 0) {
+			if (!c->live_once)
+				log_info("consumer %s: up to date, reading "
+				    "new positions", c->conf.consumer);
+			c->live_once = true;
+			c->phase = PH_LIVE;
+		}
+	}
+	if (!c->reading && !txn_waiting(c->txn))
+		read_next(c, false);
 }
 
+/*
+ * Sends the next read.  A prefetch goes out before the transaction of
+ * the batch in hand, so it must not BLOCK (the transaction would wait
+ * behind it) and is only for new entries; any other read follows every
+ * transaction sent.
+ */
 static void
-read_next(struct consume *c)
+read_next(struct consume *c, bool prefetch)
 {
 	char count[32], block[32], idle[32];
 	int rv;
@@ -482,7 +450,8 @@ read_next(struct consume *c)
 	 * Nothing is evaluated before the fences are read once: entries
 	 * re-processed against an empty set would leave every fence.
 	 */
-	if (c->busy || c->phase < PH_PENDING || !fenceload_ready(c->fences))
+	if (c->reading || c->phase < PH_PENDING ||
+	    !fenceload_ready(c->fences))
 		return;
 	/*
 	 * Entries of a consumer that died after we started only become
@@ -490,6 +459,8 @@ read_next(struct consume *c)
 	 */
 	if (c->phase == PH_LIVE && clock_mono_ms() - c->last_claim_ms >=
 	    c->conf.claim_idle_ms) {
+		if (prefetch)
+			return;
 		c->phase = PH_CLAIM;
 		snprintf(c->cursor, sizeof c->cursor, "0-0");
 	}
@@ -515,10 +486,16 @@ read_next(struct consume *c)
 		    c->conf.consumer, "COUNT", count, "BLOCK", block,
 		    "STREAMS", c->key_positions, ">" };
 
-		rv = send_strings(c, c->rc, on_read, 11, argv);
+		/* Without BLOCK and its value. */
+		if (prefetch) {
+			argv[6] = "STREAMS";
+			argv[7] = c->key_positions;
+			argv[8] = ">";
+		}
+		rv = send_strings(c, c->rc, on_read, prefetch ? 9 : 11, argv);
 	}
 	if (rv == 0)
-		c->busy = true;
+		c->reading = true;
 }
 
 /* ==== Start-up on every connection ==== */
@@ -561,7 +538,7 @@ on_states(struct rconn *rc, redisReply *r, void *arg)
 	log_info("states: %zu devices loaded%s", state_table_count(c->states),
 	    bad > 0 ? " (some unreadable, see P:errors)" : "");
 	c->phase = PH_PENDING;
-	read_next(c);
+	read_next(c, false);
 }
 
 static void
@@ -589,7 +566,8 @@ on_state(struct rconn *rc, bool connected, const char *reason, void *arg)
 		log_warn("engine: redis lost (%s): uncommitted work dropped",
 		    reason);
 		c->phase = PH_DOWN;
-		c->busy = false;
+		c->reading = false;
+		txn_drop(c->txn);
 		clear_batch(c);
 		return;
 	}
@@ -724,6 +702,8 @@ consume_new(struct event_base *base, const struct consume_conf *conf,
 		goto fail;
 	/* Batches of entries are big replies of many small strings. */
 	rconn_use_arena(c->rc);
+	c->txn = txn_new(c->rc, &(struct txn_keys){ c->key_state,
+	    c->key_positions, c->conf.group }, &txn_hooks, c);
 	c->sub = rconn_new(base, c->conf.redis_url, "redis-control",
 	    on_sub_state, c, err, errlen);
 	if (c->sub == NULL)
@@ -746,7 +726,9 @@ consume_free(struct consume *c)
 		event_free(c->poll);
 	clear_batch(c);
 	eval_batch_free(&c->batch);
+	txn_free(c->txn);
 	free(c->acks);
+	free(c->fields);
 	state_table_free(c->states);
 	rules_free(c->rules);
 	free((char *)c->conf.redis_url);

@@ -415,6 +415,23 @@ rconn_free(struct rconn *rc)
 }
 
 void
+rconn_flush(struct rconn *rc)
+{
+	int done;
+
+	if (rc->state != RC_READY || rc->ac == NULL)
+		return;
+	/*
+	 * redisBufferWrite rather than redisAsyncHandleWrite: on a write
+	 * error the latter frees the context at once, which must not happen
+	 * inside one of its reply callbacks.  The former only records the
+	 * error, and the event loop's next write or read on the context
+	 * finds it and disconnects from a safe place.
+	 */
+	(void)redisBufferWrite(&rc->ac->c, &done);
+}
+
+void
 rconn_use_arena(struct rconn *rc)
 {
 	if (rc->arena != NULL)

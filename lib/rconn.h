@@ -103,6 +103,15 @@ void rconn_set_reply_timeout(struct rconn *rc, int ms);
  */
 void rconn_use_arena(struct rconn *rc);
 
+/*
+ * Writes the commands queued on rc to the socket now, instead of when the
+ * event loop next runs: for an owner about to be busy for a while (inside
+ * a reply callback, say) that wants the server working meanwhile.  A
+ * write error is not reported here; the connection is dropped from the
+ * event loop as usual.  Safe inside rc's own callbacks.
+ */
+void rconn_flush(struct rconn *rc);
+
 /* Number of commands sent and not yet answered. */
 size_t rconn_pending(const struct rconn *rc);
 
