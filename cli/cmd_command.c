@@ -11,23 +11,8 @@
 
 #include "cli/client.h"
 #include "cli/cmd.h"
+#include "ingest/command.h"
 #include "lib/xmalloc.h"
-
-/* SPEC's command names and what their parameter must be. */
-enum param_rule { PARAM_NONE, PARAM_SECONDS, PARAM_TEXT };
-
-static const struct {
-	const char *name;
-	enum param_rule param;
-} commands[] = {
-	{ "engine_stop", PARAM_NONE },
-	{ "engine_resume", PARAM_NONE },
-	{ "position_single", PARAM_NONE },
-	{ "position_periodic", PARAM_SECONDS },
-	{ "arm", PARAM_NONE },
-	{ "disarm", PARAM_NONE },
-	{ "custom", PARAM_TEXT },
-};
 
 struct command_flags {
 	int64_t ttl;
@@ -43,17 +28,6 @@ static const struct conf_opt command_opts[] = {
 	{ .name = NULL },
 };
 
-/* True when s is a whole number of seconds, 1 to 86400 * 30. */
-static bool
-is_seconds(const char *s)
-{
-	char *end;
-	long v = strtol(s, &end, 10);
-
-	return end != s && *end == '\0' && s[0] >= '0' && s[0] <= '9' &&
-	    v >= 1 && v <= 30 * 86400;
-}
-
 static int
 cmd_command_exec(int argc, char **argv)
 {
@@ -65,17 +39,16 @@ cmd_command_exec(int argc, char **argv)
 		.synopsis = "[--ttl SECONDS] DEVICE NAME [PARAM]",
 		.about = "Queues a command for a device: engine_stop, "
 		    "engine_resume, position_single, position_periodic SECONDS, "
-		    "arm, disarm, custom TEXT.",
+		    "stop_tracking, arm, disarm, custom TEXT.",
 		.opts = command_opts,
 		.values = &fl,
 	};
 	const char *argvx[12];
 	const char *device, *name, *param;
-	char err[CMD_ERR_LEN], ttl[32];
+	char err[CMD_ERR_LEN], why[COMMAND_ERR_LEN], ttl[32];
 	redisContext *c;
 	redisReply *r;
 	char *key;
-	size_t k, n = sizeof commands / sizeof commands[0];
 	int first, rc, ac = 0;
 
 	if ((rc = cmd_flags(&spec, &common, argc, argv, 2, 3, names,
@@ -87,33 +60,18 @@ cmd_command_exec(int argc, char **argv)
 
 	if (device[0] == '\0')
 		return cmd_usage_error(spec.prog, "DEVICE is empty");
-	for (k = 0; k < n; k++)
-		if (strcmp(name, commands[k].name) == 0)
-			break;
-	if (k == n)
-		return cmd_usage_error(spec.prog, "unknown command '%s' "
-		    "(engine_stop, engine_resume, position_single, "
-		    "position_periodic, arm, disarm, custom)", name);
-	switch (commands[k].param) {
-	case PARAM_NONE:
-		if (param != NULL)
-			return cmd_usage_error(spec.prog, "%s takes no "
-			    "parameter (got '%s')", name, param);
-		break;
-	case PARAM_SECONDS:
-		if (param == NULL)
-			return cmd_usage_error(spec.prog, "missing argument "
-			    "PARAM: %s needs the interval in seconds", name);
-		if (!is_seconds(param))
-			return cmd_usage_error(spec.prog, "%s: '%s' is not a "
-			    "number of seconds (1 to 2592000)", name, param);
-		break;
-	case PARAM_TEXT:
-		if (param == NULL || param[0] == '\0')
-			return cmd_usage_error(spec.prog, "missing argument "
-			    "PARAM: %s needs the exact text to send", name);
-		break;
-	}
+	/* Usage first (a missing or stray PARAM), then ingest's own check. */
+	if (param == NULL && command_takes_param(name))
+		return cmd_usage_error(spec.prog, "missing argument PARAM: %s "
+		    "needs %s", name, strcmp(name, "custom") == 0 ?
+		    "the exact text to send" : "the interval in seconds");
+	if (param != NULL && !command_takes_param(name) &&
+	    command_check(name, NULL, 0, why, sizeof why) == 0)
+		return cmd_usage_error(spec.prog, "%s takes no parameter (got "
+		    "'%s')", name, param);
+	if (command_check(name, param, param != NULL ? strlen(param) : 0, why,
+	    sizeof why) == -1)
+		return cmd_usage_error(spec.prog, "%s", why);
 
 	if ((c = client_connect(common.redis, CLIENT_TIMEOUT_MS, err,
 	    sizeof err)) == NULL)
