@@ -330,6 +330,7 @@ send_next(struct txn *t)
 
 	t->next = t->sent;
 	t->sent = x;
+	rconn_reserve(t->rc, x->len);
 	for (i = 0; i < x->ncmds; i++) {
 		bool last = i + 1 == x->ncmds;
 		rconn_reply_cb *cb = !last ? NULL : x->hook ? on_crash_hook :

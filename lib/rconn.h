@@ -104,6 +104,14 @@ void rconn_set_reply_timeout(struct rconn *rc, int ms);
 void rconn_use_arena(struct rconn *rc);
 
 /*
+ * Makes room for bytes more of commands in rc's output buffer, for an
+ * owner about to queue that much at once (hiredis would otherwise grow
+ * the buffer step by step, copying it each time).  Does nothing when rc
+ * is not ready.
+ */
+void rconn_reserve(struct rconn *rc, size_t bytes);
+
+/*
  * Writes the commands queued on rc to the socket now, instead of when the
  * event loop next runs: for an owner about to be busy for a while (inside
  * a reply callback, say) that wants the server working meanwhile.  A
