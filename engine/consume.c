@@ -60,6 +60,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/entries.h"
 #include "engine/eval.h"
 #include "engine/fenceload.h"
 #include "engine/fencestore.h"
@@ -104,8 +105,7 @@ struct consume {
 	struct eval_batch batch;	/* the batch being evaluated */
 	const char **acks;		/* its entry ids, borrowed from the reply */
 	size_t nacks, aacks;
-	struct rules_field *fields;	/* one entry's fields, borrowed too */
-	size_t afields;
+	struct entries *entries;	/* the reply being evaluated */
 	struct txn *txn;		/* transactions in flight and waiting */
 	long batches;			/* transactions built */
 	long crash_at;			/* test hook: batch number, 0 off */
@@ -302,90 +302,43 @@ commit_batch(struct consume *c, int64_t start_ns)
 }
 
 /*
- * Evaluates the entries of a stream reply ([[id, [f, v, ...]], ...]),
- * collecting their ids (borrowed from the reply) for the XACK.  Returns
- * the number of entries.
+ * Evaluates the n entries opened in c->entries, collecting their ids
+ * (borrowed from the reply) for the XACK.  Returns the number of entries.
  */
 static size_t
-evaluate(struct consume *c, const redisReply *entries)
+evaluate(struct consume *c, size_t n)
 {
 	struct eval_ctx ctx = { c->key_alerts, c->key_errors,
 	    c->key_commands, c->states, fenceload_set(c->fences), c->rules };
-	size_t i, j, nf;
+	const struct rules_field *f;
+	const char *id;
+	size_t nf;
+	bool trimmed;
 
-	if (entries->elements > c->aacks) {
-		c->aacks = entries->elements;
+	if (n > c->aacks) {
+		c->aacks = n;
 		c->acks = xreallocarray(c->acks, c->aacks, sizeof *c->acks);
 	}
-	for (i = 0; i < entries->elements; i++) {
-		const redisReply *e = entries->element[i], *kv;
-
-		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-		    e->element[0]->type != REDIS_REPLY_STRING)
-			continue;
-		c->acks[c->nacks++] = e->element[0]->str;
-		kv = e->element[1];
-		if (kv->type != REDIS_REPLY_ARRAY) {
-			/* Trimmed while pending: nothing to evaluate. */
-			c->batch.nskipped++;
-			continue;
-		}
-		if (kv->elements / 2 > c->afields) {
-			c->afields = kv->elements / 2;
-			c->fields = xreallocarray(c->fields, c->afields,
-			    sizeof *c->fields);
-		}
-		for (j = 0, nf = 0; j + 1 < kv->elements; j += 2) {
-			if (kv->element[j]->type != REDIS_REPLY_STRING ||
-			    kv->element[j + 1]->type != REDIS_REPLY_STRING)
-				continue;
-			c->fields[nf].key = kv->element[j]->str;
-			c->fields[nf].value = kv->element[j + 1]->str;
-			c->fields[nf++].len = kv->element[j + 1]->len;
-		}
-		eval_entry(&ctx, &c->batch, e->element[0]->str, c->fields, nf);
+	while (entries_next(c->entries, &id, &f, &nf, &trimmed)) {
+		c->acks[c->nacks++] = id;
+		if (trimmed)
+			c->batch.nskipped++;	/* nothing to evaluate */
+		else
+			eval_entry(&ctx, &c->batch, id, f, nf);
 	}
 	return c->nacks;
 }
 
 /* ==== Reading ==== */
 
-/* The entries of a read's reply, or NULL (with c->cursor updated). */
-static const redisReply *
-reply_entries(struct consume *c, const redisReply *r, bool *bad)
-{
-	*bad = false;
-	if (c->phase == PH_CLAIM) {
-		/* [next-cursor, [entries], [deleted ids]] */
-		if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING ||
-		    r->element[1]->type != REDIS_REPLY_ARRAY) {
-			*bad = true;
-			return NULL;
-		}
-		snprintf(c->cursor, sizeof c->cursor, "%s",
-		    r->element[0]->str);
-		return r->element[1];
-	}
-	/* [[key, [entries]]], or nil when BLOCK ran out */
-	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
-		const redisReply *s = r->element[0];
-
-		if (s->type == REDIS_REPLY_ARRAY && s->elements == 2 &&
-		    s->element[1]->type == REDIS_REPLY_ARRAY)
-			return s->element[1];
-	}
-	return NULL;
-}
-
 static void
 on_read(struct rconn *rc, redisReply *r, void *arg)
 {
 	struct consume *c = arg;
-	const redisReply *entries;
 	int64_t start_ns = clock_mono_ns();
+	const char *cursor = NULL;
+	long got;
 	size_t n;
-	bool bad;
 
 	(void)rc;
 	if (r == NULL)
@@ -397,14 +350,16 @@ on_read(struct rconn *rc, redisReply *r, void *arg)
 		fail(c, "reading positions", r);
 		return;
 	}
-	entries = reply_entries(c, r, &bad);
-	if (bad) {
-		fail(c, "XAUTOCLAIM", r);
+	got = entries_open(c->entries, r, c->phase == PH_CLAIM, &cursor);
+	if (got == -1) {
+		fail(c, "reading positions", r);
 		return;
 	}
+	if (cursor != NULL)
+		snprintf(c->cursor, sizeof c->cursor, "%s", cursor);
 	/* See the header comment: a read's reply never finds one waiting. */
 	assert(!txn_waiting(c->txn));
-	n = entries != NULL ? entries->elements : 0;
+	n = (size_t)got;
 	/*
 	 * A full batch says there is more: ask for the next one now, so
 	 * that Redis reads it while we evaluate this one.
@@ -413,7 +368,7 @@ on_read(struct rconn *rc, redisReply *r, void *arg)
 		read_next(c, true);
 		rconn_flush(c->rc);
 	}
-	if (n > 0 && evaluate(c, entries) > 0) {
+	if (n > 0 && evaluate(c, n) > 0) {
 		commit_batch(c, start_ns);
 	} else {
 		clear_batch(c);
@@ -671,6 +626,7 @@ consume_new(struct event_base *base, const struct consume_conf *conf,
 	c->key_commands = xasprintf("%s:commands", p);
 	c->key_state = xasprintf("%s:state", p);
 	c->states = state_table_new();
+	c->entries = entries_new();
 	/* Test hook (tests/e2e/test_engine.py): see commit_batch. */
 	if ((hook = getenv("GEOALARM_TEST_CRASH_BEFORE_EXEC")) != NULL)
 		c->crash_at = strtol(hook, NULL, 10);
@@ -728,7 +684,7 @@ consume_free(struct consume *c)
 	eval_batch_free(&c->batch);
 	txn_free(c->txn);
 	free(c->acks);
-	free(c->fields);
+	entries_free(c->entries);
 	state_table_free(c->states);
 	rules_free(c->rules);
 	free((char *)c->conf.redis_url);
