@@ -10,6 +10,7 @@ import calendar
 import glob
 import json
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -147,10 +148,25 @@ class CliCase(unittest.TestCase):
         finally:
             c.close()
 
+    def wait_lines(self, p, n, timeout=15):
+        """Reads the follower's output until it has printed n lines (or
+        the deadline passes); the lines are kept for stop()."""
+        got = getattr(p, "lines_read", b"")
+        deadline = time.monotonic() + timeout
+        while got.count(b"\n") < n and time.monotonic() < deadline:
+            ready, _, _ = select.select([p.stdout], [], [], 0.1)
+            if ready:
+                chunk = os.read(p.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                got += chunk
+        p.lines_read = got
+
     def stop(self, p):
         """Ends a follower (SIGTERM): (stdout lines, stderr)."""
         p.terminate()
         out, err = p.communicate(timeout=10)
+        out = getattr(p, "lines_read", b"") + out
         return out.decode().splitlines(), err.decode()
 
     def emit(self, payload, stream=True, publish=True):
@@ -439,7 +455,10 @@ class Alerts(CliCase):
         finally:
             stop.set()
             t.join()
-        time.sleep(0.5)
+        # However busy the machine, wait for every alert to be printed (and
+        # a little longer, so that a repeat would show) before stopping.
+        self.wait_lines(p, len(history + sent))
+        self.wait_lines(p, len(history + sent) + 1, timeout=0.5)
         lines, err = self.stop(p)
         self.assertEqual(lines, history + sent, err)
 
@@ -456,7 +475,8 @@ class Alerts(CliCase):
         gap = self.emit(alert(2))
         wait_until(lambda: self.numsub() == 1, 15, "resubscription")
         after = self.emit(alert(3))
-        time.sleep(0.5)
+        self.wait_lines(p, 3)
+        self.wait_lines(p, 4, timeout=0.5)
         lines, err = self.stop(p)
         self.assertEqual(lines, [first, gap, after], err)
         self.assertIn("lost Redis", err)
