@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ingest/command.h"
 #include "lib/xmalloc.h"
 
-#define CUSTOM_MAX 256		/* bytes of a custom command's text */
 
 struct result {
 	struct rules_alert *alerts;
@@ -95,48 +95,29 @@ result_alert(struct result *res, const char *rule, int index,
 	memset(a, 0, sizeof *a);
 }
 
-static const char *const command_names[] = {
-	"arm", "custom", "disarm", "engine_resume", "engine_stop",
-	"position_periodic", "position_single", NULL
-};
-
 int
 result_check_command(const char *name, const char *param, char *err,
     size_t errlen)
 {
-	const char *const *c;
-	size_t i = 0;
+	size_t len = param != NULL ? strlen(param) : 0;
 
-	for (c = command_names; *c != NULL; c++)
-		if (strcmp(*c, name) == 0)
-			break;
-	if (*c == NULL) {
-		snprintf(err, errlen, "unknown command '%s' (known: engine_stop, "
-		    "engine_resume, position_single, position_periodic, arm, "
-		    "disarm, custom)", name);
+	/* Names and parameters are ingest's (ingest/command.h): one list. */
+	if (command_check(name, param, len, err, errlen) == -1)
 		return -1;
+	if (!command_takes_param(name)) {
+		if (param != NULL) {
+			snprintf(err, errlen, "%s takes no parameter", name);
+			return -1;
+		}
+		return 0;
 	}
-	if (strcmp(name, "position_periodic") == 0) {
-		while (param != NULL && param[i] >= '0' && param[i] <= '9')
-			i++;
-		if (param == NULL || i == 0 || i > 6 || param[i] != '\0' ||
-		    param[0] == '0') {
-			snprintf(err, errlen, "position_periodic needs a period "
-			    "in whole seconds (1 to 999999)");
+	/* A rule's text comes from Lua strings, which may hold any byte. */
+	for (size_t i = 0; i < len; i++) {
+		if (param[i] < 0x20 || param[i] >= 0x7f) {
+			snprintf(err, errlen, "%s: the text must be printable "
+			    "ASCII", name);
 			return -1;
 		}
-	} else if (strcmp(name, "custom") == 0) {
-		while (param != NULL && param[i] >= 0x20 && param[i] < 0x7f)
-			i++;
-		if (param == NULL || i == 0 || i > CUSTOM_MAX ||
-		    param[i] != '\0') {
-			snprintf(err, errlen, "custom needs the text to send (1 "
-			    "to %d printable ASCII characters)", CUSTOM_MAX);
-			return -1;
-		}
-	} else if (param != NULL) {
-		snprintf(err, errlen, "%s takes no parameter", name);
-		return -1;
 	}
 	return 0;
 }

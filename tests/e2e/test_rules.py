@@ -499,7 +499,7 @@ return {
         errs = self.errors()
         self.assertEqual(len(errs), 1)
         self.assertIn("rule 'wrong'", errs[0]["message"])
-        self.assertIn("unknown command 'self_destruct'", errs[0]["message"])
+        self.assertIn("self_destruct: unknown command", errs[0]["message"])
 
 
 # ---- (f) --check -----------------------------------------------------------
