@@ -28,8 +28,8 @@
 #define DROP_LOG_INTERVAL_MS 10000
 
 struct outbox_entry {
-	char *cmds[OUTBOX_MAX_CMDS];
-	size_t lens[OUTBOX_MAX_CMDS];
+	char *buf;		/* the commands back to back */
+	uint32_t lens[OUTBOX_MAX_CMDS];
 	uint8_t n;
 	uint8_t kind;
 	uint8_t acked;		/* bit i: command i acknowledged (or refused) */
@@ -89,9 +89,19 @@ entry(const struct outbox *ob, uint64_t seq)
 static void
 entry_clear(struct outbox_entry *e)
 {
-	for (int i = 0; i < e->n; i++)
-		redisFreeCommand(e->cmds[i]);
+	free(e->buf);
 	memset(e, 0, sizeof *e);
+}
+
+/* Where command i of e starts in e->buf. */
+static size_t
+cmd_offset(const struct outbox_entry *e, int i)
+{
+	size_t off = 0;
+
+	for (int k = 0; k < i; k++)
+		off += e->lens[k];
+	return off;
 }
 
 void
@@ -134,6 +144,48 @@ pop_done(struct outbox *ob)
 	}
 }
 
+/* Records command cmd of entry seq as sent. */
+static void
+fly(struct outbox *ob, uint64_t seq, int cmd)
+{
+	struct flight *f = &ob->flight[(ob->fhead + ob->flen) % ob->window];
+
+	f->seq = seq;
+	f->cmd = cmd;
+	ob->flen++;
+}
+
+/* Sends the commands of e not yet acknowledged; -1 when the link is gone. */
+static int
+send_entry(struct outbox *ob, struct outbox_entry *e)
+{
+	size_t lens[OUTBOX_MAX_CMDS];
+
+	if (e->acked == 0) {
+		/* The usual case: the whole entry in one call. */
+		for (int i = 0; i < e->n; i++)
+			lens[i] = e->lens[i];
+		if (ob->send(ob->arg, e->buf, lens, e->n) == -1)
+			return -1;
+		for (int i = 0; i < e->n; i++)
+			fly(ob, ob->next, i);
+		if (e->tried)
+			ob->st.resent += e->n;
+		return 0;
+	}
+	for (int i = 0; i < e->n; i++) {
+		if (e->acked & (1u << i))
+			continue;
+		lens[0] = e->lens[i];
+		if (ob->send(ob->arg, e->buf + cmd_offset(e, i), lens, 1) == -1)
+			return -1;
+		fly(ob, ob->next, i);
+		if (e->tried)
+			ob->st.resent++;
+	}
+	return 0;
+}
+
 /* Sends entries from next on while connected and the window has room. */
 static void
 flush(struct outbox *ob)
@@ -143,23 +195,11 @@ flush(struct outbox *ob)
 
 		if (ob->flen + e->n > ob->window)
 			return;
-		for (int i = 0; i < e->n; i++) {
-			struct flight *f;
-
-			if (e->acked & (1u << i))
-				continue;
-			if (ob->send(ob->arg, e->cmds[i], e->lens[i]) == -1) {
-				/* The connection is going away; the state
-				 * callback will rewind. */
-				ob->up = false;
-				return;
-			}
-			if (e->tried)
-				ob->st.resent++;
-			f = &ob->flight[(ob->fhead + ob->flen) % ob->window];
-			f->seq = ob->next;
-			f->cmd = i;
-			ob->flen++;
+		if (send_entry(ob, e) == -1) {
+			/* The connection is going away; the state callback
+			 * will rewind. */
+			ob->up = false;
+			return;
 		}
 		e->tried = true;
 		ob->next++;
@@ -181,16 +221,14 @@ log_drops(struct outbox *ob)
 }
 
 void
-outbox_push(struct outbox *ob, enum outbox_kind kind, char **cmds,
-    const size_t *lens, int n)
+outbox_push(struct outbox *ob, enum outbox_kind kind,
+    const struct outbox_cmd *cmds, int n)
 {
 	struct outbox_entry *e;
+	size_t total = 0, off = 0;
 
-	if (n < 1 || n > OUTBOX_MAX_CMDS) {
-		for (int i = 0; i < n; i++)
-			redisFreeCommand(cmds[i]);
+	if (n < 1 || n > OUTBOX_MAX_CMDS)
 		return;
-	}
 	if (ob->tail - ob->head == ob->cap) {
 		e = entry(ob, ob->head);
 		if (!done(e)) {
@@ -206,9 +244,13 @@ outbox_push(struct outbox *ob, enum outbox_kind kind, char **cmds,
 		log_drops(ob);
 	}
 	e = entry(ob, ob->tail++);
+	for (int i = 0; i < n; i++)
+		total += cmds[i].len;
+	e->buf = xmalloc(total > 0 ? total : 1);
 	for (int i = 0; i < n; i++) {
-		e->cmds[i] = cmds[i];
-		e->lens[i] = lens[i];
+		memcpy(e->buf + off, cmds[i].buf, cmds[i].len);
+		off += cmds[i].len;
+		e->lens[i] = (uint32_t)cmds[i].len;
 	}
 	e->n = (uint8_t)n;
 	e->kind = (uint8_t)kind;

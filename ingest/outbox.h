@@ -30,10 +30,19 @@ struct outbox;
 enum outbox_kind { OUTBOX_REPORT, OUTBOX_DEVICE, OUTBOX_REJECT };
 
 /*
- * Sends one RESP-encoded command (cmd[0..len), borrowed for the call).
- * Returns 0, or -1 when it cannot be sent now (not connected).
+ * Sends n (>= 1) RESP-encoded commands lying back to back in cmds, the
+ * i-th of lens[i] bytes (all borrowed for the call), pipelined; their
+ * replies come back through outbox_reply, one each, in order.  Returns 0,
+ * or -1 when they cannot be sent now (not connected): then none was.
  */
-typedef int outbox_send_fn(void *arg, const char *cmd, size_t len);
+typedef int outbox_send_fn(void *arg, const char *cmds, const size_t *lens,
+    int n);
+
+/* One RESP-encoded command (lib/resp.h), borrowed. */
+struct outbox_cmd {
+	const char *buf;
+	size_t len;
+};
 
 /* What outbox_reply asks of the caller. */
 enum outbox_verdict {
@@ -56,13 +65,13 @@ struct outbox *outbox_new(size_t capacity, size_t window, outbox_send_fn *send,
 void outbox_free(struct outbox *ob);
 
 /*
- * Queues one entry of n (1..OUTBOX_MAX_CMDS) commands, each encoded by
- * redisFormatCommandArgv; the outbox takes them (frees with
- * redisFreeCommand).  Drops the oldest entry first when full.  Sends at
- * once when connected and the window allows.
+ * Queues one entry of n (1..OUTBOX_MAX_CMDS) commands, copied (one
+ * allocation per entry).  Drops the oldest entry first when full.  Sends
+ * at once when connected and the window allows; an entry whose commands
+ * were all unacknowledged goes out in one call of the send function.
  */
-void outbox_push(struct outbox *ob, enum outbox_kind kind, char **cmds,
-    const size_t *lens, int n);
+void outbox_push(struct outbox *ob, enum outbox_kind kind,
+    const struct outbox_cmd *cmds, int n);
 
 /* Tells the outbox the connection is up (sends) or down (rewinds). */
 void outbox_connected(struct outbox *ob, bool up);

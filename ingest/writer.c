@@ -5,10 +5,22 @@
  * neither split a key nor smuggle bytes into one.  The device hash keeps
  * the last report's fields; `alarm` is written as "" when the report has
  * none, so an old alarm does not stay on the device forever.
+ *
+ * Batching.  What the frames of one event-loop pass yield is gathered in
+ * a batch and handed to the outbox at the end of the pass (or when the
+ * batch is full): each entry's own commands (XADD of a position, a reject
+ * or a command result) are RESP-encoded at once into one buffer; the
+ * device hash updates are merged per device, field by field, the later
+ * value winning, as consecutive HSETs would leave the hash.  The merged
+ * HSET travels with the batch's last entry that touched the device, so a
+ * device reporting several times in one read costs one HSET, and a login
+ * or heartbeat followed by a report in the same pass costs no entry of
+ * its own.  Entries keep their order; the outbox acknowledges each once
+ * Redis has answered all its commands.
  */
 #include "ingest/writer.h"
 
-#include <hiredis/hiredis.h>
+#include <event2/event.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,18 +32,48 @@
 #include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
+#include "lib/resp.h"
 #include "lib/xmalloc.h"
 
-/* XADD key MAXLEN ~ N * + fields + raw recv transport peer, and HSET. */
-#define MAX_ARGS (8 + 2 * (REPORT_MAX_FIELDS + 8))
 /* Escaped raw frame: every byte may become 4. */
 #define RAW_ESC_MAX (4 * 8192 + 1)
 /* Reject log lines per second at most; a flood of junk datagrams must not
  * flood the log.  The ones left out are counted in the next line. */
 #define REJECT_LOGS_PER_S 20
+/* Entries per batch at most: a pass that yields more is handed over in
+ * several batches, which bounds the batch's memory (a few MiB). */
+#define BATCH_MAX 4096
+/* Device hash key: prefix, ":device:", the id escaped. */
+#define DEVICE_KEY_MAX (128 + 4 * REPORT_ID_MAX)
+
+#define BULK_LIT(b, lit) resp_bulk((b), (lit), sizeof(lit) - 1)
+
+/* One entry of the batch: its own commands in w->cmds, and maybe the
+ * merged HSET of a device. */
+struct pending {
+	uint8_t kind;		/* enum outbox_kind */
+	uint8_t n;		/* own commands: 0 or 1 */
+	size_t off, len;	/* where they lie in w->cmds */
+	int dev;		/* device record touched, or -1 */
+};
+
+/* A field of a device hash: offsets into w->arena. */
+struct pair {
+	uint32_t k, klen, v, vlen;
+};
+
+/* The merged hash update of one device in this batch. */
+struct devrec {
+	uint32_t key, keylen;	/* in w->arena */
+	size_t slot;		/* in w->slots */
+	int owner;		/* last entry that touched it: sends the HSET */
+	int n, cap;
+	struct pair *pairs;	/* kept across batches (cap) */
+};
 
 struct writer {
 	struct outbox *ob;
+	struct event *flush_ev;	/* NULL: the owner calls writer_flush */
 	char *positions_key;
 	char *rejects_key;
 	char *device_prefix;
@@ -46,20 +88,40 @@ struct writer {
 	int log_count;			/* reject lines logged in log_second */
 	uint64_t log_skipped;		/* reject lines not logged since */
 
+	/* The batch. */
+	struct resp *cmds;		/* entries' own commands */
+	struct resp *hset;		/* one merged HSET at a time, at flush */
+	struct pending *pend;
+	int npend;
+	struct devrec *devs;
+	int ndevs, devcap;
+	uint32_t *slots;		/* device key hash -> record + 1; 0 free */
+	size_t nslots;
+	char *arena;			/* device keys and hash fields */
+	size_t alen, acap;
+
 	/* Scratch, kept here rather than on the stack (about 40 KiB). */
 	struct report_fields fields;
-	const char *argv[MAX_ARGS];
-	size_t lens[MAX_ARGS];
 	char raw[RAW_ESC_MAX];
 };
 
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	writer_flush(arg);
+}
+
 struct writer *
-writer_new(struct outbox *ob, const char *prefix, int64_t stream_maxlen,
-    struct metrics *m)
+writer_new(struct outbox *ob, struct event_base *base, const char *prefix,
+    int64_t stream_maxlen, struct metrics *m)
 {
 	struct writer *w = xcalloc(1, sizeof *w);
 
 	w->ob = ob;
+	if (base != NULL)
+		w->flush_ev = event_new(base, -1, 0, on_flush, w);
 	w->positions_key = xasprintf("%s:positions", prefix);
 	w->rejects_key = xasprintf("%s:rejects", prefix);
 	w->device_prefix = xasprintf("%s:device:", prefix);
@@ -73,6 +135,14 @@ writer_new(struct outbox *ob, const char *prefix, int64_t stream_maxlen,
 		w->rejects = metrics_labelled(m, "geoalarm_ingest_rejects_total",
 		    "Rejected input, by reason", "reason");
 	}
+	w->cmds = resp_new(1 << 16);
+	w->hset = resp_new(4096);
+	w->pend = xcalloc(BATCH_MAX, sizeof *w->pend);
+	/* At most BATCH_MAX records: a table twice that stays half empty. */
+	w->nslots = 2 * BATCH_MAX;
+	w->slots = xcalloc(w->nslots, sizeof *w->slots);
+	w->acap = 1 << 16;
+	w->arena = xmalloc(w->acap);
 	return w;
 }
 
@@ -81,84 +151,191 @@ writer_free(struct writer *w)
 {
 	if (w == NULL)
 		return;
+	writer_flush(w);
+	if (w->flush_ev != NULL)
+		event_free(w->flush_ev);
 	free(w->positions_key);
 	free(w->rejects_key);
 	free(w->device_prefix);
 	free(w->results_key);
+	resp_free(w->cmds);
+	resp_free(w->hset);
+	free(w->pend);
+	for (int i = 0; i < w->devcap; i++)
+		free(w->devs[i].pairs);
+	free(w->devs);
+	free(w->slots);
+	free(w->arena);
 	free(w);
 }
 
-/* ---- Argument lists ---- */
+/* ---- The batch ---- */
 
-struct args {
-	struct writer *w;
-	int n;
-};
-
-static void
-arg(struct args *a, const char *s, size_t len)
+/* Copies p[0..len) into the arena; returns its offset. */
+static uint32_t
+arena_put(struct writer *w, const void *p, size_t len)
 {
-	if (a->n >= MAX_ARGS)
-		return;
-	a->w->argv[a->n] = s;
-	a->w->lens[a->n] = len;
-	a->n++;
-}
+	size_t off = w->alen;
 
-static void
-arg_s(struct args *a, const char *s)
-{
-	arg(a, s, strlen(s));
-}
-
-/* Encodes the argument list as one RESP command into cmds[*n]. */
-static void
-encode(struct args *a, char **cmds, size_t *lens, int *n)
-{
-	char *cmd;
-	long long len = redisFormatCommandArgv(&cmd, a->n, a->w->argv, a->w->lens);
-
-	if (len < 0) {
-		log_error("writer: cannot encode a command");
-		return;
+	if (w->acap - w->alen < len) {
+		while (w->acap - w->alen < len)
+			w->acap *= 2;
+		w->arena = xrealloc(w->arena, w->acap);
 	}
-	cmds[*n] = cmd;
-	lens[*n] = (size_t)len;
-	(*n)++;
+	if (len > 0)
+		memcpy(w->arena + off, p, len);
+	w->alen += len;
+	return (uint32_t)off;
 }
 
-/* Escaped device id as used in the key (bounded by REPORT_ID_MAX). */
-static char *
+/* Starts an entry; its own command, if any, is appended to w->cmds next. */
+static struct pending *
+entry_begin(struct writer *w, enum outbox_kind kind)
+{
+	struct pending *p;
+
+	if (w->npend == BATCH_MAX)
+		writer_flush(w);
+	if (w->npend == 0 && w->flush_ev != NULL)
+		event_active(w->flush_ev, EV_TIMEOUT, 0);
+	p = &w->pend[w->npend++];
+	p->kind = (uint8_t)kind;
+	p->n = 0;
+	p->off = resp_len(w->cmds);
+	p->len = 0;
+	p->dev = -1;
+	return p;
+}
+
+/* Ends the entry's own command started at p->off. */
+static void
+entry_command_done(struct writer *w, struct pending *p)
+{
+	p->n = 1;
+	p->len = resp_len(w->cmds) - p->off;
+}
+
+static size_t
+hash_key(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/*
+ * The device record of key for this batch, created when new; marks entry
+ * p as the one that will carry its HSET.  *fresh tells whether it is new.
+ */
+static struct devrec *
+device_rec(struct writer *w, struct pending *p, const char *key, size_t keylen,
+    bool *fresh)
+{
+	size_t slot = hash_key(key, keylen) & (w->nslots - 1);
+	struct devrec *d;
+
+	for (; w->slots[slot] != 0; slot = (slot + 1) & (w->nslots - 1)) {
+		d = &w->devs[w->slots[slot] - 1];
+		if (d->keylen == keylen && memcmp(w->arena + d->key, key,
+		    keylen) == 0) {
+			d->owner = (int)(p - w->pend);
+			p->dev = w->slots[slot] - 1;
+			*fresh = false;
+			return d;
+		}
+	}
+	if (w->ndevs == w->devcap) {
+		int cap = w->devcap > 0 ? 2 * w->devcap : 256;
+
+		w->devs = xreallocarray(w->devs, (size_t)cap, sizeof *w->devs);
+		memset(w->devs + w->devcap, 0, (size_t)(cap - w->devcap) *
+		    sizeof *w->devs);
+		w->devcap = cap;
+	}
+	d = &w->devs[w->ndevs];
+	d->key = arena_put(w, key, keylen);
+	d->keylen = (uint32_t)keylen;
+	d->slot = slot;
+	d->owner = (int)(p - w->pend);
+	d->n = 0;
+	w->slots[slot] = (uint32_t)++w->ndevs;
+	p->dev = w->ndevs - 1;
+	*fresh = true;
+	return d;
+}
+
+/*
+ * Sets field k to v in d.  Fields already there before this update (the
+ * first `old`) are replaced in place; the rest are appended, as HSET
+ * would keep them (a field repeated within one update: the later wins in
+ * Redis too).
+ */
+static void
+dev_set(struct writer *w, struct devrec *d, int old, const char *k,
+    size_t klen, const char *v, size_t vlen)
+{
+	struct pair *pr;
+
+	for (int i = 0; i < old; i++) {
+		pr = &d->pairs[i];
+		if (pr->klen == klen && memcmp(w->arena + pr->k, k, klen) == 0) {
+			pr->v = arena_put(w, v, vlen);
+			pr->vlen = (uint32_t)vlen;
+			return;
+		}
+	}
+	if (d->n == d->cap) {
+		d->cap = d->cap > 0 ? 2 * d->cap : 32;
+		d->pairs = xreallocarray(d->pairs, (size_t)d->cap, sizeof *d->pairs);
+	}
+	pr = &d->pairs[d->n++];
+	pr->k = arena_put(w, k, klen);
+	pr->klen = (uint32_t)klen;
+	pr->v = arena_put(w, v, vlen);
+	pr->vlen = (uint32_t)vlen;
+}
+
+static void
+dev_set_s(struct writer *w, struct devrec *d, int old, const char *k,
+    const char *v)
+{
+	dev_set(w, d, old, k, strlen(k), v, strlen(v));
+}
+
+/* Escaped device id as used in the key; returns its length. */
+static size_t
 device_key(struct writer *w, const char *device, char *buf, size_t size)
 {
 	char esc[4 * REPORT_ID_MAX + 1];
+	int n;
 
 	escape_bytes(esc, sizeof esc, (const uint8_t *)device, strlen(device));
-	snprintf(buf, size, "%s%s", w->device_prefix, esc);
-	return buf;
+	n = snprintf(buf, size, "%s%s", w->device_prefix, esc);
+	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
 }
 
-/* HSET P:device:<id> proto transport peer last_seen online 1 [fields]. */
+/*
+ * Merges `HSET P:device:<id> proto transport peer last_seen online 1
+ * [fields]` into the batch, carried by entry p.
+ */
 static void
-device_hset(struct writer *w, struct args *a, char *key, const char *device,
+device_hset(struct writer *w, struct pending *p, const char *device,
     const char *proto, const char *transport, const char *peer,
     const char *recv, const struct report_fields *f)
 {
-	bool alarm = false;
+	char key[DEVICE_KEY_MAX];
+	size_t keylen = device_key(w, device, key, sizeof key);
+	bool alarm = false, fresh;
+	struct devrec *d = device_rec(w, p, key, keylen, &fresh);
+	int old = fresh ? 0 : d->n;
 
-	a->n = 0;
-	arg_s(a, "HSET");
-	arg_s(a, device_key(w, device, key, 256));
-	arg_s(a, "proto");
-	arg_s(a, proto);
-	arg_s(a, "transport");
-	arg_s(a, transport);
-	arg_s(a, "peer");
-	arg_s(a, peer);
-	arg_s(a, "last_seen");
-	arg_s(a, recv);
-	arg_s(a, "online");
-	arg_s(a, "1");
+	dev_set_s(w, d, old, "proto", proto);
+	dev_set_s(w, d, old, "transport", transport);
+	dev_set_s(w, d, old, "peer", peer);
+	dev_set_s(w, d, old, "last_seen", recv);
+	dev_set_s(w, d, old, "online", "1");
 	if (f == NULL)
 		return;
 	for (int i = 0; i < f->n; i++) {
@@ -168,13 +345,54 @@ device_hset(struct writer *w, struct args *a, char *key, const char *device,
 			continue;
 		if (strcmp(k, "alarm") == 0)
 			alarm = true;
-		arg_s(a, k);
-		arg(a, f->f[i].val, f->f[i].len);
+		dev_set(w, d, old, k, strlen(k), f->f[i].val, f->f[i].len);
 	}
-	if (!alarm) {
-		arg_s(a, "alarm");
-		arg_s(a, "");
+	if (!alarm)
+		dev_set_s(w, d, old, "alarm", "");
+}
+
+/* Encodes the merged HSET of d into w->hset. */
+static void
+encode_hset(struct writer *w, const struct devrec *d)
+{
+	resp_clear(w->hset);
+	resp_array(w->hset, 2 + 2 * (size_t)d->n);
+	BULK_LIT(w->hset, "HSET");
+	resp_bulk(w->hset, w->arena + d->key, d->keylen);
+	for (int i = 0; i < d->n; i++) {
+		resp_bulk(w->hset, w->arena + d->pairs[i].k, d->pairs[i].klen);
+		resp_bulk(w->hset, w->arena + d->pairs[i].v, d->pairs[i].vlen);
 	}
+}
+
+void
+writer_flush(struct writer *w)
+{
+	const char *base = resp_data(w->cmds);
+
+	for (int i = 0; i < w->npend; i++) {
+		const struct pending *p = &w->pend[i];
+		struct outbox_cmd c[2];
+		int n = 0;
+
+		if (p->n > 0) {
+			c[n].buf = base + p->off;
+			c[n++].len = p->len;
+		}
+		if (p->dev >= 0 && w->devs[p->dev].owner == i) {
+			encode_hset(w, &w->devs[p->dev]);
+			c[n].buf = resp_data(w->hset);
+			c[n++].len = resp_len(w->hset);
+		}
+		if (n > 0)
+			outbox_push(w->ob, (enum outbox_kind)p->kind, c, n);
+	}
+	for (int i = 0; i < w->ndevs; i++)
+		w->slots[w->devs[i].slot] = 0;
+	w->ndevs = 0;
+	w->npend = 0;
+	w->alen = 0;
+	resp_clear(w->cmds);
 }
 
 /* ---- Frames ---- */
@@ -212,12 +430,9 @@ void
 writer_reject(struct writer *w, const char *transport, const char *peer,
     const char *reason, const uint8_t *raw, size_t len)
 {
-	struct args a = { w, 0 };
 	char why[256], logged[160];
-	char *cmds[1];
-	size_t lens[1], shown;
-	int n = 0;
-
+	struct pending *p;
+	size_t shown;
 
 	escape_bytes(why, sizeof why, (const uint8_t *)reason, strlen(reason));
 	escape_bytes(w->raw, WRITER_REJECT_RAW + 1, raw, len);
@@ -238,23 +453,23 @@ writer_reject(struct writer *w, const char *transport, const char *peer,
 		label[k] = '\0';
 		metric_label_add(w->rejects, label, 1);
 	}
-	arg_s(&a, "XADD");
-	arg_s(&a, w->rejects_key);
-	arg_s(&a, "MAXLEN");
-	arg_s(&a, "~");
-	arg_s(&a, "100000");
-	arg_s(&a, "*");
-	arg_s(&a, "peer");
-	arg_s(&a, peer);
-	arg_s(&a, "transport");
-	arg_s(&a, transport);
-	arg_s(&a, "reason");
-	arg_s(&a, why);
-	arg_s(&a, "raw");
-	arg_s(&a, w->raw);
-	encode(&a, cmds, lens, &n);
-	if (n > 0)
-		outbox_push(w->ob, OUTBOX_REJECT, cmds, lens, n);
+	p = entry_begin(w, OUTBOX_REJECT);
+	resp_array(w->cmds, 14);
+	BULK_LIT(w->cmds, "XADD");
+	resp_bulk_str(w->cmds, w->rejects_key);
+	BULK_LIT(w->cmds, "MAXLEN");
+	BULK_LIT(w->cmds, "~");
+	resp_bulk_int(w->cmds, WRITER_REJECTS_MAXLEN);
+	BULK_LIT(w->cmds, "*");
+	BULK_LIT(w->cmds, "peer");
+	resp_bulk_str(w->cmds, peer);
+	BULK_LIT(w->cmds, "transport");
+	resp_bulk_str(w->cmds, transport);
+	BULK_LIT(w->cmds, "reason");
+	resp_bulk_str(w->cmds, why);
+	BULK_LIT(w->cmds, "raw");
+	resp_bulk_str(w->cmds, w->raw);
+	entry_command_done(w, p);
 }
 
 static void
@@ -262,42 +477,38 @@ write_report(struct writer *w, const struct session_frame *f,
     const char *transport, const char *peer, const char *recv)
 {
 	const struct report *r = f->report;
-	struct args a = { w, 0 };
-	char key[256];
-	char *cmds[2];
-	size_t lens[2];
-	int n = 0;
+	struct resp *b = w->cmds;
+	struct pending *p;
 
 	if (report_format(r, &w->fields) == -1)
 		log_warn("%s %s: report from %s did not fit; some fields cut",
 		    transport, peer, r->device);
 	escape_bytes(w->raw, sizeof w->raw, f->raw, f->len);
-	arg_s(&a, "XADD");
-	arg_s(&a, w->positions_key);
-	arg_s(&a, "MAXLEN");
-	arg_s(&a, "~");
-	arg_s(&a, w->maxlen);
-	arg_s(&a, "*");
+	p = entry_begin(w, OUTBOX_REPORT);
+	/* XADD key MAXLEN ~ N *, the fields, raw recv transport peer. */
+	resp_array(b, 6 + 2 * (size_t)w->fields.n + 8);
+	BULK_LIT(b, "XADD");
+	resp_bulk_str(b, w->positions_key);
+	BULK_LIT(b, "MAXLEN");
+	BULK_LIT(b, "~");
+	resp_bulk_str(b, w->maxlen);
+	BULK_LIT(b, "*");
 	for (int i = 0; i < w->fields.n; i++) {
-		arg_s(&a, w->fields.f[i].key);
-		arg(&a, w->fields.f[i].val, w->fields.f[i].len);
+		resp_bulk_str(b, w->fields.f[i].key);
+		resp_bulk(b, w->fields.f[i].val, w->fields.f[i].len);
 	}
-	arg_s(&a, "raw");
-	arg_s(&a, w->raw);
-	arg_s(&a, "recv");
-	arg_s(&a, recv);
-	arg_s(&a, "transport");
-	arg_s(&a, transport);
-	arg_s(&a, "peer");
-	arg_s(&a, peer);
-	encode(&a, cmds, lens, &n);
-	if (r->device[0] != '\0') {
-		device_hset(w, &a, key, r->device, report_proto_name(r->proto),
+	BULK_LIT(b, "raw");
+	resp_bulk_str(b, w->raw);
+	BULK_LIT(b, "recv");
+	resp_bulk_str(b, recv);
+	BULK_LIT(b, "transport");
+	resp_bulk_str(b, transport);
+	BULK_LIT(b, "peer");
+	resp_bulk_str(b, peer);
+	entry_command_done(w, p);
+	if (r->device[0] != '\0')
+		device_hset(w, p, r->device, report_proto_name(r->proto),
 		    transport, peer, recv, &w->fields);
-		encode(&a, cmds, lens, &n);
-	}
-	if (n > 0)
-		outbox_push(w->ob, OUTBOX_REPORT, cmds, lens, n);
 	if (w->reports != NULL)
 		metric_add(w->reports, 1);
 	if (log_enabled(LOG_DEBUG)) {
@@ -313,9 +524,9 @@ void
 writer_frame(struct writer *w, const struct session_frame *f,
     const char *transport, const char *peer, int64_t recv_ms)
 {
-	char recv[24];
+	char recv[RESP_INT_MAX + 1];
 
-	snprintf(recv, sizeof recv, "%" PRId64, recv_ms);
+	recv[resp_int(recv, recv_ms)] = '\0';
 	if (f->result == REPORT_ERROR) {
 		count_frame(w, "reject");
 		writer_reject(w, transport, peer, f->error != NULL ? f->error :
@@ -328,19 +539,9 @@ writer_frame(struct writer *w, const struct session_frame *f,
 		return;
 	}
 	count_frame(w, "other");
-	if (f->device != NULL && f->device[0] != '\0') {
-		struct args a = { w, 0 };
-		char key[256];
-		char *cmds[1];
-		size_t lens[1];
-		int n = 0;
-
-		device_hset(w, &a, key, f->device, session_proto_name(f->proto),
-		    transport, peer, recv, NULL);
-		encode(&a, cmds, lens, &n);
-		if (n > 0)
-			outbox_push(w->ob, OUTBOX_DEVICE, cmds, lens, n);
-	}
+	if (f->device != NULL && f->device[0] != '\0')
+		device_hset(w, entry_begin(w, OUTBOX_DEVICE), f->device,
+		    session_proto_name(f->proto), transport, peer, recv, NULL);
 	if (log_enabled(LOG_DEBUG)) {
 		char logged[160];
 
@@ -354,66 +555,66 @@ writer_frame(struct writer *w, const struct session_frame *f,
 void
 writer_offline(struct writer *w, const char *device)
 {
-	struct args a = { w, 0 };
-	char key[256];
-	char *cmds[1];
-	size_t lens[1];
-	int n = 0;
+	char key[DEVICE_KEY_MAX];
+	struct pending *p;
+	struct devrec *d;
+	size_t keylen;
+	bool fresh;
 
 	if (device == NULL || device[0] == '\0')
 		return;
-	arg_s(&a, "HSET");
-	arg_s(&a, device_key(w, device, key, sizeof key));
-	arg_s(&a, "online");
-	arg_s(&a, "0");
-	encode(&a, cmds, lens, &n);
-	if (n > 0)
-		outbox_push(w->ob, OUTBOX_DEVICE, cmds, lens, n);
+	keylen = device_key(w, device, key, sizeof key);
+	p = entry_begin(w, OUTBOX_DEVICE);
+	d = device_rec(w, p, key, keylen, &fresh);
+	dev_set_s(w, d, fresh ? 0 : d->n, "online", "0");
 }
 
 void
 writer_result(struct writer *w, const struct writer_result *r)
 {
-	struct args a = { w, 0 };
-	char maxlen[24];
-	char *cmds[1];
-	size_t lens[1];
-	int n = 0;
+	struct resp *b = w->cmds;
+	struct pending *p;
+	size_t argc = 16;
 
-	snprintf(maxlen, sizeof maxlen, "%d", WRITER_RESULTS_MAXLEN);
 	escape_bytes(w->raw, sizeof w->raw, r->raw != NULL ? r->raw :
 	    (const uint8_t *)"", r->raw != NULL ? r->rawlen : 0);
-	arg_s(&a, "XADD");
-	arg_s(&a, w->results_key);
-	arg_s(&a, "MAXLEN");
-	arg_s(&a, "~");
-	arg_s(&a, maxlen);
-	arg_s(&a, "*");
-	arg_s(&a, "device");
-	arg_s(&a, r->device);
-	arg_s(&a, "command");
-	arg_s(&a, r->command);
-	arg_s(&a, "status");
-	arg_s(&a, r->status);
-	arg_s(&a, "raw");
-	arg_s(&a, w->raw);
-	arg_s(&a, "id");
-	arg_s(&a, r->id);
+	if (r->reason != NULL)
+		argc += 2;
+	if (r->transport != NULL && r->peer != NULL)
+		argc += 4;
+	if (r->ingest != NULL)
+		argc += 2;
+	p = entry_begin(w, OUTBOX_DEVICE);
+	resp_array(b, argc);
+	BULK_LIT(b, "XADD");
+	resp_bulk_str(b, w->results_key);
+	BULK_LIT(b, "MAXLEN");
+	BULK_LIT(b, "~");
+	resp_bulk_int(b, WRITER_RESULTS_MAXLEN);
+	BULK_LIT(b, "*");
+	BULK_LIT(b, "device");
+	resp_bulk_str(b, r->device);
+	BULK_LIT(b, "command");
+	resp_bulk_str(b, r->command);
+	BULK_LIT(b, "status");
+	resp_bulk_str(b, r->status);
+	BULK_LIT(b, "raw");
+	resp_bulk_str(b, w->raw);
+	BULK_LIT(b, "id");
+	resp_bulk_str(b, r->id);
 	if (r->reason != NULL) {
-		arg_s(&a, "reason");
-		arg_s(&a, r->reason);
+		BULK_LIT(b, "reason");
+		resp_bulk_str(b, r->reason);
 	}
 	if (r->transport != NULL && r->peer != NULL) {
-		arg_s(&a, "transport");
-		arg_s(&a, r->transport);
-		arg_s(&a, "peer");
-		arg_s(&a, r->peer);
+		BULK_LIT(b, "transport");
+		resp_bulk_str(b, r->transport);
+		BULK_LIT(b, "peer");
+		resp_bulk_str(b, r->peer);
 	}
 	if (r->ingest != NULL) {
-		arg_s(&a, "ingest");
-		arg_s(&a, r->ingest);
+		BULK_LIT(b, "ingest");
+		resp_bulk_str(b, r->ingest);
 	}
-	encode(&a, cmds, lens, &n);
-	if (n > 0)
-		outbox_push(w->ob, OUTBOX_DEVICE, cmds, lens, n);
+	entry_command_done(w, p);
 }

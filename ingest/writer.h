@@ -6,8 +6,11 @@
  * entry); a frame without a record (login, heartbeat) refreshes the device
  * hash; a rejected frame becomes `XADD P:rejects MAXLEN ~ 100000 * peer …
  * transport … reason … raw …`; a downlink command's outcome becomes
- * `XADD P:command-results …`.  Commands are encoded here (argv with
- * explicit lengths, never a format string) and queued in the outbox.
+ * `XADD P:command-results …`.  Commands are encoded here in RESP
+ * (lib/resp.h: explicit lengths, never a format string) and queued in the
+ * outbox in batches: what one event-loop pass yields goes to the outbox at
+ * the end of the pass, the device hash updates of the batch merged into
+ * one HSET per device (the same hash as one HSET per frame would leave).
  */
 #ifndef GA_INGEST_WRITER_H
 #define GA_INGEST_WRITER_H
@@ -16,6 +19,7 @@
 
 #include "ingest/session.h"
 
+struct event_base;
 struct metrics;
 struct outbox;
 struct writer;
@@ -28,13 +32,22 @@ struct writer;
 /*
  * Creates a writer queueing into ob (borrowed) with key prefix `prefix`
  * (copied) and the positions stream capped near stream_maxlen entries.
- * Registers its counters in m (may be NULL).
+ * Registers its counters in m (may be NULL).  With a base, each batch is
+ * handed to the outbox at the end of the event-loop pass that began it;
+ * with base NULL only writer_flush does that (or a batch growing full).
  */
-struct writer *writer_new(struct outbox *ob, const char *prefix,
-    int64_t stream_maxlen, struct metrics *m);
+struct writer *writer_new(struct outbox *ob, struct event_base *base,
+    const char *prefix, int64_t stream_maxlen, struct metrics *m);
 
-/* Frees w; writer_free(NULL) does nothing. */
+/* Flushes, then frees w; writer_free(NULL) does nothing. */
 void writer_free(struct writer *w);
+
+/*
+ * Hands the batch to the outbox now: one entry per report, reject, result
+ * or device refresh, in order, each device's merged HSET with the last
+ * entry that touched it (an entry left without a command is not queued).
+ */
+void writer_flush(struct writer *w);
 
 /*
  * Queues what frame f yields: a position, a device refresh or a reject.

@@ -34,11 +34,15 @@
 
 enum rconn_state { RC_IDLE, RC_CONNECTING, RC_HANDSHAKE, RC_READY, RC_CLOSING };
 
-/* One command's callback; SUBSCRIBE ones live until the connection ends. */
+/*
+ * The callback of one command, or of n commands sent together (refs
+ * replies still due); SUBSCRIBE ones live until the connection ends.
+ */
 struct rconn_call {
 	struct rconn *rc;
 	rconn_reply_cb *cb;
 	void *arg;
+	int refs;
 	bool sub;
 	bool done;
 	struct rconn_call *next;	/* subs list */
@@ -138,7 +142,8 @@ on_reply(redisAsyncContext *ac, void *r, void *privdata)
 	rc->last_reply_ms = clock_mono_ms();
 	if (call->cb != NULL)
 		call->cb(rc, r, call->arg);
-	free(call);
+	if (--call->refs == 0)
+		free(call);
 }
 
 static void
@@ -229,6 +234,7 @@ send_call(struct rconn *rc, rconn_reply_cb *cb, void *arg, int argc,
 	call->rc = rc;
 	call->cb = cb;
 	call->arg = arg;
+	call->refs = 1;
 	if (argv != NULL)
 		call->sub = argc > 0 && (strncasecmp(argv[0], "subscribe",
 		    argvlen[0]) == 0 || strncasecmp(argv[0], "psubscribe",
@@ -431,6 +437,37 @@ rconn_command_formatted(struct rconn *rc, rconn_reply_cb *cb, void *arg,
 	if (rc->state != RC_READY)
 		return -1;
 	return send_call(rc, cb, arg, 0, NULL, NULL, cmd, len);
+}
+
+int
+rconn_command_formatted_n(struct rconn *rc, rconn_reply_cb *cb, void *arg,
+    const char *cmds, const size_t *lens, int n)
+{
+	struct rconn_call *call;
+	size_t off = 0;
+
+	if (rc->state != RC_READY || n < 1)
+		return -1;
+	call = xcalloc(1, sizeof *call);
+	call->rc = rc;
+	call->cb = cb;
+	call->arg = arg;
+	for (int i = 0; i < n; i++) {
+		/* hiredis fails only when the context is closing; the replies
+		 * of the commands already queued still come (NULL at worst). */
+		if (redisAsyncFormattedCommand(rc->ac, on_reply, call, cmds + off,
+		    lens[i]) != REDIS_OK)
+			break;
+		off += lens[i];
+		call->refs++;
+		if (rc->pending++ == 0)
+			rc->last_reply_ms = clock_mono_ms();
+	}
+	if (call->refs == 0) {
+		free(call);
+		return -1;
+	}
+	return 0;
 }
 
 void

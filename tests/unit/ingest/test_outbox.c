@@ -12,46 +12,50 @@
 
 #include "ingest/outbox.h"
 
-/* What the fake connection was asked to send, in order. */
+/* What the fake connection was asked to send, in order, one label per
+ * command; and how many calls it took. */
 static char sent[64][64];
 static int nsent;
+static int ncalls;
 static bool link_up;
 
 static int
-fake_send(void *arg, const char *cmd, size_t len)
+fake_send(void *arg, const char *cmds, const size_t *lens, int n)
 {
 	(void)arg;
 	if (!link_up)
 		return -1;
-	/* Keep the last argument ("<entry>.<command>") as the label. */
-	{
-		const char *p = cmd + len - 2, *q;
+	ncalls++;
+	for (int i = 0; i < n; i++) {
+		/* Keep the last argument ("<entry>.<command>") as the label. */
+		const char *cmd = cmds, *p = cmd + lens[i] - 2, *q;
 
 		while (p > cmd && p[-1] != '\n')
 			p--;
-		q = cmd + len - 2;
+		q = cmd + lens[i] - 2;
 		snprintf(sent[nsent++], sizeof sent[0], "%.*s", (int)(q - p), p);
+		cmds += lens[i];
 	}
 	return 0;
 }
 
-/* Queues an entry of n commands labelled "<id>.<i>". */
+/* Queues an entry of n commands `SET k <id>.<i>`, written out by hand in
+ * RESP. */
 static void
 push(struct outbox *ob, int id, int n)
 {
-	char *cmds[OUTBOX_MAX_CMDS];
-	size_t lens[OUTBOX_MAX_CMDS];
+	char bufs[OUTBOX_MAX_CMDS][64];
+	struct outbox_cmd cmds[OUTBOX_MAX_CMDS];
 
 	for (int i = 0; i < n; i++) {
 		char label[16];
-		const char *argv[] = { "SET", "k", label };
-		size_t argl[] = { 3, 1, 0 };
+		int len = snprintf(label, sizeof label, "%d.%d", id, i);
 
-		snprintf(label, sizeof label, "%d.%d", id, i);
-		argl[2] = strlen(label);
-		lens[i] = (size_t)redisFormatCommandArgv(&cmds[i], 3, argv, argl);
+		cmds[i].buf = bufs[i];
+		cmds[i].len = (size_t)snprintf(bufs[i], sizeof bufs[i],
+		    "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n%s\r\n", len, label);
 	}
-	outbox_push(ob, OUTBOX_REPORT, cmds, lens, n);
+	outbox_push(ob, OUTBOX_REPORT, cmds, n);
 }
 
 static enum outbox_verdict
@@ -76,6 +80,7 @@ reset(void **state)
 {
 	(void)state;
 	nsent = 0;
+	ncalls = 0;
 	link_up = false;
 	return 0;
 }
@@ -95,6 +100,8 @@ test_queued_while_down_sent_in_order_when_up(void **state)
 	link_up = true;
 	outbox_connected(ob, true);
 	assert_int_equal(nsent, 4);
+	/* One call per entry: its commands go out together. */
+	assert_int_equal(ncalls, 3);
 	assert_string_equal(sent[0], "1.0");
 	assert_string_equal(sent[1], "2.0");
 	assert_string_equal(sent[2], "2.1");
@@ -136,10 +143,12 @@ test_unacknowledged_are_resent_after_reconnect(void **state)
 	push(ob, 4, 1);
 	assert_int_equal(nsent, 4);
 	nsent = 0;
+	ncalls = 0;
 	link_up = true;
 	outbox_connected(ob, true);
 	/* 2.0 was acknowledged and is not sent twice. */
 	assert_int_equal(nsent, 3);
+	assert_int_equal(ncalls, 3);
 	assert_string_equal(sent[0], "2.1");
 	assert_string_equal(sent[1], "3.0");
 	assert_string_equal(sent[2], "4.0");
