@@ -288,7 +288,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	conn_set_free(ing->conns);
 	ing->conns = NULL;
 	/* The peers' last frames and their offline marks. */
-	writer_flush(ing->writer);
+	writer_drain(ing->writer);
 	ing->drain_deadline = clock_mono_ms() + DRAIN_MS;
 	on_drain(-1, 0, ing);
 }
@@ -315,7 +315,7 @@ run(struct ingest *ing)
 	ing->outbox = outbox_new((size_t)ing->o.buffer, OUTBOX_WINDOW, send_cmds,
 	    ing, latency);
 	ing->writer = writer_new(ing->outbox, ing->base, ing->common.prefix,
-	    ing->o.stream_maxlen, ing->metrics);
+	    ing->o.stream_maxlen, WRITER_DEVICE_MS, ing->metrics);
 	ing->rc = rconn_new(ing->base, ing->common.redis, "redis", on_redis, ing,
 	    err, sizeof err);
 	if (ing->rc == NULL) {
@@ -367,7 +367,7 @@ out:
 	conn_set_free(ing->conns);
 	downlink_free(ing->downlink);
 	/* Whatever the last pass queued, before the connection goes. */
-	writer_flush(ing->writer);
+	writer_drain(ing->writer);
 	rconn_free(ing->rc);
 	writer_free(ing->writer);
 	outbox_free(ing->outbox);

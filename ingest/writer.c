@@ -8,15 +8,21 @@
  *
  * Batching.  What the frames of one event-loop pass yield is gathered in
  * a batch and handed to the outbox at the end of the pass (or when the
- * batch is full): each entry's own commands (XADD of a position, a reject
- * or a command result) are RESP-encoded at once into one buffer; the
- * device hash updates are merged per device, field by field, the later
- * value winning, as consecutive HSETs would leave the hash.  The merged
- * HSET travels with the batch's last entry that touched the device, so a
- * device reporting several times in one read costs one HSET, and a login
- * or heartbeat followed by a report in the same pass costs no entry of
- * its own.  Entries keep their order; the outbox acknowledges each once
- * Redis has answered all its commands.
+ * batch is full): each entry's own command (the XADD of a position, a
+ * reject or a command result) is RESP-encoded at once into one buffer.
+ *
+ * Device hashes.  The updates of a device's hash are merged, field by
+ * field, the later value winning, which leaves the hash as consecutive
+ * HSETs would.  The merged HSET travels with the batch's last entry that
+ * touched the device; and a device whose hash was written less than
+ * device_ms ago waits until then, its updates merging meanwhile (a timer
+ * hands them over).  So a device reporting several times in one read, or
+ * ten times a second, costs Redis one HSET per device_ms at most, while a
+ * device reporting less often than that (as trackers do, every 10 to 60 s)
+ * is written at once, every time.  The hash of a busy device thus lags its
+ * last position by device_ms at most.  Only positions wait: a login, a
+ * heartbeat or going offline is written at once (with whatever waited).  Entries keep their order; the
+ * outbox acknowledges each once Redis has answered all its commands.
  */
 #include "ingest/writer.h"
 
@@ -45,35 +51,51 @@
 #define BATCH_MAX 4096
 /* Device hash key: prefix, ":device:", the id escaped. */
 #define DEVICE_KEY_MAX (128 + 4 * REPORT_ID_MAX)
+/* The device timer runs this many times per device_ms. */
+#define TICKS_PER_INTERVAL 4
 
 #define BULK_LIT(b, lit) resp_bulk((b), (lit), sizeof(lit) - 1)
 
-/* One entry of the batch: its own commands in w->cmds, and maybe the
+/* A field of a device hash: offsets into the device's arena. */
+struct pair {
+	uint32_t k, klen, v, vlen;
+};
+
+/*
+ * What the writer knows of one device's hash: when it was last handed to
+ * the outbox, and the fields merged since.  Kept while the device is busy
+ * (written within device_ms, or fields waiting), dropped after.
+ */
+struct dev {
+	struct dev *hnext;		/* hash chain */
+	struct dev *prev, *next;	/* every device, for the timer */
+	size_t hash;
+	int64_t written_ms;		/* last HSET handed over */
+	bool written;			/* written_ms is set */
+	bool urgent;			/* not a position: write it now */
+	int owner;			/* batch entry carrying the HSET, or -1 */
+	int n, cap;			/* fields waiting */
+	struct pair *pairs;
+	char *arena;			/* their names and values */
+	uint32_t alen, acap;
+	size_t keylen;
+	char key[];			/* P:device:<id escaped> */
+};
+
+/* One entry of the batch: its own command in w->cmds, and maybe the
  * merged HSET of a device. */
 struct pending {
 	uint8_t kind;		/* enum outbox_kind */
 	uint8_t n;		/* own commands: 0 or 1 */
 	size_t off, len;	/* where they lie in w->cmds */
-	int dev;		/* device record touched, or -1 */
-};
-
-/* A field of a device hash: offsets into w->arena. */
-struct pair {
-	uint32_t k, klen, v, vlen;
-};
-
-/* The merged hash update of one device in this batch. */
-struct devrec {
-	uint32_t key, keylen;	/* in w->arena */
-	size_t slot;		/* in w->slots */
-	int owner;		/* last entry that touched it: sends the HSET */
-	int n, cap;
-	struct pair *pairs;	/* kept across batches (cap) */
+	struct dev *dev;	/* device touched, or NULL */
 };
 
 struct writer {
 	struct outbox *ob;
 	struct event *flush_ev;	/* NULL: the owner calls writer_flush */
+	struct event *tick_ev;	/* hands over device updates that waited */
+	int device_ms;
 	char *positions_key;
 	char *rejects_key;
 	char *device_prefix;
@@ -93,12 +115,11 @@ struct writer {
 	struct resp *hset;		/* one merged HSET at a time, at flush */
 	struct pending *pend;
 	int npend;
-	struct devrec *devs;
-	int ndevs, devcap;
-	uint32_t *slots;		/* device key hash -> record + 1; 0 free */
-	size_t nslots;
-	char *arena;			/* device keys and hash fields */
-	size_t alen, acap;
+
+	/* The devices known, by key. */
+	struct dev **buckets;
+	size_t nbuckets, ndevs;
+	struct dev *devs;		/* list of all */
 
 	/* Scratch, kept here rather than on the stack (about 40 KiB). */
 	struct report_fields fields;
@@ -113,15 +134,32 @@ on_flush(evutil_socket_t fd, short what, void *arg)
 	writer_flush(arg);
 }
 
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	writer_tick(arg);
+}
+
 struct writer *
 writer_new(struct outbox *ob, struct event_base *base, const char *prefix,
-    int64_t stream_maxlen, struct metrics *m)
+    int64_t stream_maxlen, int device_ms, struct metrics *m)
 {
 	struct writer *w = xcalloc(1, sizeof *w);
 
 	w->ob = ob;
-	if (base != NULL)
+	w->device_ms = device_ms > 0 ? device_ms : 0;
+	if (base != NULL) {
 		w->flush_ev = event_new(base, -1, 0, on_flush, w);
+		if (w->device_ms > 0) {
+			int ms = w->device_ms / TICKS_PER_INTERVAL + 1;
+			struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+			w->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, w);
+			event_add(w->tick_ev, &tv);
+		}
+	}
 	w->positions_key = xasprintf("%s:positions", prefix);
 	w->rejects_key = xasprintf("%s:rejects", prefix);
 	w->device_prefix = xasprintf("%s:device:", prefix);
@@ -138,55 +176,177 @@ writer_new(struct outbox *ob, struct event_base *base, const char *prefix,
 	w->cmds = resp_new(1 << 16);
 	w->hset = resp_new(4096);
 	w->pend = xcalloc(BATCH_MAX, sizeof *w->pend);
-	/* At most BATCH_MAX records: a table twice that stays half empty. */
-	w->nslots = 2 * BATCH_MAX;
-	w->slots = xcalloc(w->nslots, sizeof *w->slots);
-	w->acap = 1 << 16;
-	w->arena = xmalloc(w->acap);
+	w->nbuckets = 1024;
+	w->buckets = xcalloc(w->nbuckets, sizeof *w->buckets);
 	return w;
 }
 
-void
-writer_free(struct writer *w)
+/* ---- Devices ---- */
+
+static size_t
+hash_key(const char *s, size_t len)
 {
-	if (w == NULL)
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* Forgets the fields waiting (their memory too: a device that is not
+ * busy costs only its struct). */
+static void
+dev_clear(struct dev *d)
+{
+	free(d->pairs);
+	free(d->arena);
+	d->pairs = NULL;
+	d->arena = NULL;
+	d->n = d->cap = 0;
+	d->alen = d->acap = 0;
+}
+
+static void
+dev_forget(struct writer *w, struct dev *d)
+{
+	struct dev **pp = &w->buckets[d->hash & (w->nbuckets - 1)];
+
+	while (*pp != d)
+		pp = &(*pp)->hnext;
+	*pp = d->hnext;
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		w->devs = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+	w->ndevs--;
+	dev_clear(d);
+	free(d);
+}
+
+static void
+grow_buckets(struct writer *w)
+{
+	size_t n = w->nbuckets * 2;
+	struct dev **b = xcalloc(n, sizeof *b);
+
+	for (struct dev *d = w->devs; d != NULL; d = d->next) {
+		d->hnext = b[d->hash & (n - 1)];
+		b[d->hash & (n - 1)] = d;
+	}
+	free(w->buckets);
+	w->buckets = b;
+	w->nbuckets = n;
+}
+
+/* The device of hash key key, created when new. */
+static struct dev *
+dev_get(struct writer *w, const char *key, size_t keylen)
+{
+	size_t h = hash_key(key, keylen);
+	struct dev *d;
+
+	for (d = w->buckets[h & (w->nbuckets - 1)]; d != NULL; d = d->hnext) {
+		if (d->hash == h && d->keylen == keylen &&
+		    memcmp(d->key, key, keylen) == 0)
+			return d;
+	}
+	if (w->ndevs >= w->nbuckets)
+		grow_buckets(w);
+	d = xcalloc(1, sizeof *d + keylen + 1);
+	memcpy(d->key, key, keylen);
+	d->keylen = keylen;
+	d->hash = h;
+	d->owner = -1;
+	d->hnext = w->buckets[h & (w->nbuckets - 1)];
+	w->buckets[h & (w->nbuckets - 1)] = d;
+	d->next = w->devs;
+	if (w->devs != NULL)
+		w->devs->prev = d;
+	w->devs = d;
+	w->ndevs++;
+	return d;
+}
+
+/* Copies p[0..len) into d's arena; returns its offset. */
+static uint32_t
+arena_put(struct dev *d, const void *p, size_t len)
+{
+	uint32_t off = d->alen;
+
+	if (d->acap - d->alen < len) {
+		size_t cap = d->acap > 0 ? d->acap : 256;
+
+		while (cap - d->alen < len)
+			cap *= 2;
+		d->arena = xrealloc(d->arena, cap);
+		d->acap = (uint32_t)cap;
+	}
+	if (len > 0)
+		memcpy(d->arena + off, p, len);
+	d->alen += (uint32_t)len;
+	return off;
+}
+
+/*
+ * Sets field k to v in d.  Fields waiting from before this update (the
+ * first `old`) are replaced in place (the value overwritten when it fits:
+ * a device's values keep their lengths, so its arena stays small); the
+ * rest are appended, as HSET would keep them (a field repeated within one
+ * update: the later wins in Redis too).
+ */
+static void
+dev_set(struct dev *d, int old, const char *k, size_t klen, const char *v,
+    size_t vlen)
+{
+	struct pair *pr;
+
+	for (int i = 0; i < old; i++) {
+		pr = &d->pairs[i];
+		if (pr->klen != klen || memcmp(d->arena + pr->k, k, klen) != 0)
+			continue;
+		if (vlen <= pr->vlen) {
+			memcpy(d->arena + pr->v, v, vlen);
+			pr->vlen = (uint32_t)vlen;
+		} else {
+			pr->v = arena_put(d, v, vlen);
+			pr->vlen = (uint32_t)vlen;
+		}
 		return;
-	writer_flush(w);
-	if (w->flush_ev != NULL)
-		event_free(w->flush_ev);
-	free(w->positions_key);
-	free(w->rejects_key);
-	free(w->device_prefix);
-	free(w->results_key);
-	resp_free(w->cmds);
-	resp_free(w->hset);
-	free(w->pend);
-	for (int i = 0; i < w->devcap; i++)
-		free(w->devs[i].pairs);
-	free(w->devs);
-	free(w->slots);
-	free(w->arena);
-	free(w);
+	}
+	if (d->n == d->cap) {
+		d->cap = d->cap > 0 ? 2 * d->cap : 32;
+		d->pairs = xreallocarray(d->pairs, (size_t)d->cap, sizeof *d->pairs);
+	}
+	pr = &d->pairs[d->n++];
+	pr->k = arena_put(d, k, klen);
+	pr->klen = (uint32_t)klen;
+	pr->v = arena_put(d, v, vlen);
+	pr->vlen = (uint32_t)vlen;
+}
+
+static void
+dev_set_s(struct dev *d, int old, const char *k, const char *v)
+{
+	dev_set(d, old, k, strlen(k), v, strlen(v));
+}
+
+/* Encodes d's waiting fields as one HSET into w->hset. */
+static void
+encode_hset(struct writer *w, const struct dev *d)
+{
+	resp_clear(w->hset);
+	resp_array(w->hset, 2 + 2 * (size_t)d->n);
+	BULK_LIT(w->hset, "HSET");
+	resp_bulk(w->hset, d->key, d->keylen);
+	for (int i = 0; i < d->n; i++) {
+		resp_bulk(w->hset, d->arena + d->pairs[i].k, d->pairs[i].klen);
+		resp_bulk(w->hset, d->arena + d->pairs[i].v, d->pairs[i].vlen);
+	}
 }
 
 /* ---- The batch ---- */
-
-/* Copies p[0..len) into the arena; returns its offset. */
-static uint32_t
-arena_put(struct writer *w, const void *p, size_t len)
-{
-	size_t off = w->alen;
-
-	if (w->acap - w->alen < len) {
-		while (w->acap - w->alen < len)
-			w->acap *= 2;
-		w->arena = xrealloc(w->arena, w->acap);
-	}
-	if (len > 0)
-		memcpy(w->arena + off, p, len);
-	w->alen += len;
-	return (uint32_t)off;
-}
 
 /* Starts an entry; its own command, if any, is appended to w->cmds next. */
 static struct pending *
@@ -203,7 +363,7 @@ entry_begin(struct writer *w, enum outbox_kind kind)
 	p->n = 0;
 	p->off = resp_len(w->cmds);
 	p->len = 0;
-	p->dev = -1;
+	p->dev = NULL;
 	return p;
 }
 
@@ -215,110 +375,34 @@ entry_command_done(struct writer *w, struct pending *p)
 	p->len = resp_len(w->cmds) - p->off;
 }
 
-static size_t
-hash_key(const char *s, size_t len)
-{
-	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return (size_t)h;
-}
-
 /*
- * The device record of key for this batch, created when new; marks entry
- * p as the one that will carry its HSET.  *fresh tells whether it is new.
+ * Makes entry p the one to carry d's HSET (the last entry touching d
+ * wins); returns how many fields were waiting before, for dev_set.
  */
-static struct devrec *
-device_rec(struct writer *w, struct pending *p, const char *key, size_t keylen,
-    bool *fresh)
+static int
+entry_touch(struct writer *w, struct pending *p, struct dev *d)
 {
-	size_t slot = hash_key(key, keylen) & (w->nslots - 1);
-	struct devrec *d;
-
-	for (; w->slots[slot] != 0; slot = (slot + 1) & (w->nslots - 1)) {
-		d = &w->devs[w->slots[slot] - 1];
-		if (d->keylen == keylen && memcmp(w->arena + d->key, key,
-		    keylen) == 0) {
-			d->owner = (int)(p - w->pend);
-			p->dev = w->slots[slot] - 1;
-			*fresh = false;
-			return d;
-		}
-	}
-	if (w->ndevs == w->devcap) {
-		int cap = w->devcap > 0 ? 2 * w->devcap : 256;
-
-		w->devs = xreallocarray(w->devs, (size_t)cap, sizeof *w->devs);
-		memset(w->devs + w->devcap, 0, (size_t)(cap - w->devcap) *
-		    sizeof *w->devs);
-		w->devcap = cap;
-	}
-	d = &w->devs[w->ndevs];
-	d->key = arena_put(w, key, keylen);
-	d->keylen = (uint32_t)keylen;
-	d->slot = slot;
+	p->dev = d;
 	d->owner = (int)(p - w->pend);
-	d->n = 0;
-	w->slots[slot] = (uint32_t)++w->ndevs;
-	p->dev = w->ndevs - 1;
-	*fresh = true;
-	return d;
-}
-
-/*
- * Sets field k to v in d.  Fields already there before this update (the
- * first `old`) are replaced in place; the rest are appended, as HSET
- * would keep them (a field repeated within one update: the later wins in
- * Redis too).
- */
-static void
-dev_set(struct writer *w, struct devrec *d, int old, const char *k,
-    size_t klen, const char *v, size_t vlen)
-{
-	struct pair *pr;
-
-	for (int i = 0; i < old; i++) {
-		pr = &d->pairs[i];
-		if (pr->klen == klen && memcmp(w->arena + pr->k, k, klen) == 0) {
-			pr->v = arena_put(w, v, vlen);
-			pr->vlen = (uint32_t)vlen;
-			return;
-		}
-	}
-	if (d->n == d->cap) {
-		d->cap = d->cap > 0 ? 2 * d->cap : 32;
-		d->pairs = xreallocarray(d->pairs, (size_t)d->cap, sizeof *d->pairs);
-	}
-	pr = &d->pairs[d->n++];
-	pr->k = arena_put(w, k, klen);
-	pr->klen = (uint32_t)klen;
-	pr->v = arena_put(w, v, vlen);
-	pr->vlen = (uint32_t)vlen;
-}
-
-static void
-dev_set_s(struct writer *w, struct devrec *d, int old, const char *k,
-    const char *v)
-{
-	dev_set(w, d, old, k, strlen(k), v, strlen(v));
+	return d->n;
 }
 
 /* Escaped device id as used in the key; returns its length. */
 static size_t
 device_key(struct writer *w, const char *device, char *buf, size_t size)
 {
-	char esc[4 * REPORT_ID_MAX + 1];
-	int n;
+	size_t n = strlen(w->device_prefix);
 
-	escape_bytes(esc, sizeof esc, (const uint8_t *)device, strlen(device));
-	n = snprintf(buf, size, "%s%s", w->device_prefix, esc);
-	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
+	if (n >= size)
+		n = size - 1;
+	memcpy(buf, w->device_prefix, n);
+	escape_bytes(buf + n, size - n, (const uint8_t *)device, strlen(device));
+	return n + strlen(buf + n);
 }
 
 /*
  * Merges `HSET P:device:<id> proto transport peer last_seen online 1
- * [fields]` into the batch, carried by entry p.
+ * [fields]` into the device's waiting fields, carried by entry p.
  */
 static void
 device_hset(struct writer *w, struct pending *p, const char *device,
@@ -326,52 +410,45 @@ device_hset(struct writer *w, struct pending *p, const char *device,
     const char *recv, const struct report_fields *f)
 {
 	char key[DEVICE_KEY_MAX];
-	size_t keylen = device_key(w, device, key, sizeof key);
-	bool alarm = false, fresh;
-	struct devrec *d = device_rec(w, p, key, keylen, &fresh);
-	int old = fresh ? 0 : d->n;
+	struct dev *d = dev_get(w, key, device_key(w, device, key, sizeof key));
+	int old = entry_touch(w, p, d);
+	bool alarm = false;
 
-	dev_set_s(w, d, old, "proto", proto);
-	dev_set_s(w, d, old, "transport", transport);
-	dev_set_s(w, d, old, "peer", peer);
-	dev_set_s(w, d, old, "last_seen", recv);
-	dev_set_s(w, d, old, "online", "1");
-	if (f == NULL)
+	dev_set_s(d, old, "proto", proto);
+	dev_set_s(d, old, "transport", transport);
+	dev_set_s(d, old, "peer", peer);
+	dev_set_s(d, old, "last_seen", recv);
+	dev_set_s(d, old, "online", "1");
+	if (f == NULL) {
+		/* A login or heartbeat is rare: no reason to wait. */
+		d->urgent = true;
 		return;
+	}
 	for (int i = 0; i < f->n; i++) {
 		const char *k = f->f[i].key;
 
-		if (strcmp(k, "device") == 0 || strcmp(k, "proto") == 0)
+		/* device and proto are the stream's, not the hash's. */
+		if ((k[0] == 'd' && strcmp(k, "device") == 0) ||
+		    (k[0] == 'p' && strcmp(k, "proto") == 0))
 			continue;
-		if (strcmp(k, "alarm") == 0)
+		if (k[0] == 'a' && strcmp(k, "alarm") == 0)
 			alarm = true;
-		dev_set(w, d, old, k, strlen(k), f->f[i].val, f->f[i].len);
+		dev_set(d, old, k, strlen(k), f->f[i].val, f->f[i].len);
 	}
 	if (!alarm)
-		dev_set_s(w, d, old, "alarm", "");
+		dev_set_s(d, old, "alarm", "");
 }
 
-/* Encodes the merged HSET of d into w->hset. */
+/* Hands the batch over; force: device updates waiting go too. */
 static void
-encode_hset(struct writer *w, const struct devrec *d)
-{
-	resp_clear(w->hset);
-	resp_array(w->hset, 2 + 2 * (size_t)d->n);
-	BULK_LIT(w->hset, "HSET");
-	resp_bulk(w->hset, w->arena + d->key, d->keylen);
-	for (int i = 0; i < d->n; i++) {
-		resp_bulk(w->hset, w->arena + d->pairs[i].k, d->pairs[i].klen);
-		resp_bulk(w->hset, w->arena + d->pairs[i].v, d->pairs[i].vlen);
-	}
-}
-
-void
-writer_flush(struct writer *w)
+flush(struct writer *w, bool force)
 {
 	const char *base = resp_data(w->cmds);
+	int64_t now = w->npend > 0 && w->device_ms > 0 ? clock_mono_ms() : 0;
 
 	for (int i = 0; i < w->npend; i++) {
 		const struct pending *p = &w->pend[i];
+		struct dev *d = p->dev;
 		struct outbox_cmd c[2];
 		int n = 0;
 
@@ -379,20 +456,89 @@ writer_flush(struct writer *w)
 			c[n].buf = base + p->off;
 			c[n++].len = p->len;
 		}
-		if (p->dev >= 0 && w->devs[p->dev].owner == i) {
-			encode_hset(w, &w->devs[p->dev]);
-			c[n].buf = resp_data(w->hset);
-			c[n++].len = resp_len(w->hset);
+		if (d != NULL && d->owner == i) {
+			d->owner = -1;
+			if (force || d->urgent || !d->written ||
+			    now - d->written_ms >= w->device_ms) {
+				encode_hset(w, d);
+				c[n].buf = resp_data(w->hset);
+				c[n++].len = resp_len(w->hset);
+				d->written = true;
+				d->urgent = false;
+				d->written_ms = now;
+				dev_clear(d);
+			}
 		}
 		if (n > 0)
 			outbox_push(w->ob, (enum outbox_kind)p->kind, c, n);
+		/* Without a wait there is nothing to remember.  (Only then
+		 * does a flush forget devices, so the device loops below
+		 * may flush as they go.) */
+		if (d != NULL && d->owner == -1 && d->n == 0 && w->device_ms == 0)
+			dev_forget(w, d);
 	}
-	for (int i = 0; i < w->ndevs; i++)
-		w->slots[w->devs[i].slot] = 0;
-	w->ndevs = 0;
 	w->npend = 0;
-	w->alen = 0;
 	resp_clear(w->cmds);
+}
+
+void
+writer_flush(struct writer *w)
+{
+	flush(w, false);
+}
+
+void
+writer_tick(struct writer *w)
+{
+	int64_t now = clock_mono_ms();
+	struct dev *d, *next;
+
+	flush(w, false);
+	for (d = w->devs; d != NULL; d = next) {
+		next = d->next;
+		if (d->written && now - d->written_ms < w->device_ms)
+			continue;
+		if (d->n > 0)
+			entry_touch(w, entry_begin(w, OUTBOX_DEVICE), d);
+		else
+			dev_forget(w, d);
+	}
+	flush(w, false);
+}
+
+void
+writer_drain(struct writer *w)
+{
+	struct dev *d;
+
+	for (d = w->devs; d != NULL; d = d->next) {
+		if (d->n > 0 && d->owner == -1)
+			entry_touch(w, entry_begin(w, OUTBOX_DEVICE), d);
+	}
+	flush(w, true);
+	while (w->devs != NULL)
+		dev_forget(w, w->devs);
+}
+
+void
+writer_free(struct writer *w)
+{
+	if (w == NULL)
+		return;
+	writer_drain(w);
+	if (w->flush_ev != NULL)
+		event_free(w->flush_ev);
+	if (w->tick_ev != NULL)
+		event_free(w->tick_ev);
+	free(w->positions_key);
+	free(w->rejects_key);
+	free(w->device_prefix);
+	free(w->results_key);
+	resp_free(w->cmds);
+	resp_free(w->hset);
+	free(w->pend);
+	free(w->buckets);
+	free(w);
 }
 
 /* ---- Frames ---- */
@@ -557,16 +703,15 @@ writer_offline(struct writer *w, const char *device)
 {
 	char key[DEVICE_KEY_MAX];
 	struct pending *p;
-	struct devrec *d;
-	size_t keylen;
-	bool fresh;
+	struct dev *d;
 
 	if (device == NULL || device[0] == '\0')
 		return;
-	keylen = device_key(w, device, key, sizeof key);
+	/* The entry first: starting one may hand the batch over. */
 	p = entry_begin(w, OUTBOX_DEVICE);
-	d = device_rec(w, p, key, keylen, &fresh);
-	dev_set_s(w, d, fresh ? 0 : d->n, "online", "0");
+	d = dev_get(w, key, device_key(w, device, key, sizeof key));
+	dev_set_s(d, entry_touch(w, p, d), "online", "0");
+	d->urgent = true;
 }
 
 void

@@ -259,6 +259,56 @@ test_errors_transient_and_permanent(void **state)
 	outbox_free(ob);
 }
 
+/* Checks each command sent is `SET k <next>.0`, next counting up. */
+static int next_label;
+
+static int
+counting_send(void *arg, const char *cmds, const size_t *lens, int n)
+{
+	(void)arg;
+	for (int i = 0; i < n; i++) {
+		char want[64], label[16];
+		int len = snprintf(label, sizeof label, "%d.0", next_label++);
+		int wl = snprintf(want, sizeof want,
+		    "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n%s\r\n", len, label);
+
+		assert_int_equal(lens[i], (size_t)wl);
+		assert_memory_equal(cmds, want, (size_t)wl);
+		cmds += lens[i];
+	}
+	return 0;
+}
+
+static void
+test_many_entries_keep_their_bytes(void **state)
+{
+	struct outbox *ob = outbox_new(10000, 20000, counting_send, NULL, NULL);
+	struct outbox_stats st;
+
+	(void)state;
+	/* 30,000 entries of about 40 bytes through a queue of 10,000: the
+	 * oldest 20,000 are dropped, the rest go out intact, in order. */
+	for (int i = 0; i < 30000; i++)
+		push(ob, i, 1);
+	outbox_stats(ob, &st);
+	assert_int_equal(st.dropped, 20000);
+	next_label = 20000;
+	outbox_connected(ob, true);
+	assert_int_equal(next_label, 30000);
+	for (int i = 0; i < 10000; i++)
+		reply_ok(ob);
+	assert_int_equal(outbox_len(ob), 0);
+	/* And again, the memory of the first round reused. */
+	for (int i = 30000; i < 40000; i++)
+		push(ob, i, 1);
+	assert_int_equal(next_label, 40000);
+	for (int i = 0; i < 10000; i++)
+		reply_ok(ob);
+	outbox_stats(ob, &st);
+	assert_int_equal(st.acked, 20000);
+	outbox_free(ob);
+}
+
 int
 main(void)
 {
@@ -269,6 +319,7 @@ main(void)
 		cmocka_unit_test_setup(test_drop_while_in_flight_keeps_replies_aligned, reset),
 		cmocka_unit_test_setup(test_window_bounds_commands_in_flight, reset),
 		cmocka_unit_test_setup(test_errors_transient_and_permanent, reset),
+		cmocka_unit_test_setup(test_many_entries_keep_their_bytes, reset),
 	};
 
 	return cmocka_run_group_tests_name("ingest/outbox", tests, NULL, NULL);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ingest/outbox.h"
 #include "ingest/report.h"
@@ -69,7 +70,7 @@ setup(void **state)
 	ncmds = 0;
 	ob = outbox_new(16, 64, capture, NULL, NULL);
 	outbox_connected(ob, true);
-	w = writer_new(ob, NULL, "ga", 1000, NULL);
+	w = writer_new(ob, NULL, "ga", 1000, 0, NULL);
 	return 0;
 }
 
@@ -361,6 +362,125 @@ test_offline_after_report_in_one_batch(void **state)
 	    "peer|1.2.3.4:5|last_seen|8|time|7|valid|0|alarm|");
 }
 
+/* A writer whose device hashes are written at most once per 50 ms. */
+static int
+setup_throttled(void **state)
+{
+	(void)state;
+	ncmds = 0;
+	ob = outbox_new(16, 64, capture, NULL, NULL);
+	outbox_connected(ob, true);
+	w = writer_new(ob, NULL, "ga", 1000, 50, NULL);
+	return 0;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { 0, ms * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void
+test_busy_device_hash_waits_and_merges(void **state)
+{
+	struct report a, b;
+	struct session_frame fa, fb;
+
+	(void)state;
+	tk_report(&a, &fa, "0123", 1000);
+	a.has_speed = true;
+	a.speed = 10;
+	tk_report(&b, &fb, "0123", 1100);
+	b.alarms = REPORT_ALARM_SOS;
+	/* First report: the hash is written at once. */
+	writer_frame(w, &fa, "tcp", "1.2.3.4:5", 1000);
+	writer_flush(w);
+	assert_int_equal(ncmds, 2);
+	assert_true(strncmp(cmds[1], "HSET|ga:device:0123|", 20) == 0);
+	/* The next one within 50 ms: its position goes, the hash waits. */
+	writer_frame(w, &fb, "udp", "1.2.3.4:6", 1100);
+	writer_flush(w);
+	writer_tick(w);
+	assert_int_equal(ncmds, 3);
+	assert_true(strncmp(cmds[2], "XADD|ga:positions|", 18) == 0);
+	assert_int_equal(outbox_len(ob), 2);
+	/* Once 50 ms have passed the timer writes what waited: B's fields
+	 * only (A's were written already). */
+	sleep_ms(60);
+	writer_tick(w);
+	assert_int_equal(ncmds, 4);
+	assert_string_equal(cmds[3],
+	    "HSET|ga:device:0123|proto|tk103|transport|udp|peer|1.2.3.4:6|"
+	    "last_seen|1100|online|1|time|1100|valid|0|alarm|sos");
+	assert_int_equal(outbox_len(ob), 3);
+	/* Quiet for 50 ms more: forgotten, so the next report is written at
+	 * once again. */
+	sleep_ms(60);
+	writer_tick(w);
+	assert_int_equal(ncmds, 4);
+	writer_frame(w, &fa, "tcp", "1.2.3.4:5", 1200);
+	writer_flush(w);
+	assert_int_equal(ncmds, 6);
+	assert_true(strncmp(cmds[5], "HSET|ga:device:0123|", 20) == 0);
+}
+
+static void
+test_drain_writes_what_waits(void **state)
+{
+	struct report a;
+	struct session_frame fa;
+
+	(void)state;
+	tk_report(&a, &fa, "0123", 1000);
+	writer_frame(w, &fa, "tcp", "1.2.3.4:5", 1000);
+	writer_flush(w);
+	writer_frame(w, &fa, "tcp", "1.2.3.4:5", 1001);
+	writer_flush(w);
+	assert_int_equal(ncmds, 3);
+	/* At shutdown the second report's hash update cannot wait. */
+	writer_drain(w);
+	assert_int_equal(ncmds, 4);
+	assert_true(strncmp(cmds[3], "HSET|ga:device:0123|", 20) == 0);
+	assert_non_null(strstr(cmds[3], "|last_seen|1001|"));
+}
+
+static void
+test_offline_and_heartbeat_do_not_wait(void **state)
+{
+	struct report a;
+	struct session_frame fa, hb = { 0 };
+
+	(void)state;
+	tk_report(&a, &fa, "0123", 1000);
+	writer_frame(w, &fa, "tcp", "1.2.3.4:5", 1000);
+	writer_flush(w);
+	/* A position within 50 ms waits... */
+	a.has_speed = true;
+	a.speed = 5;
+	writer_frame(w, &fa, "tcp", "1.2.3.4:5", 1010);
+	writer_flush(w);
+	assert_int_equal(ncmds, 3);
+	/* ...but a heartbeat is written at once, with what waited. */
+	hb.raw = (const uint8_t *)"(0123BP00)";
+	hb.len = 10;
+	hb.proto = SESSION_TK103;
+	hb.result = REPORT_NONE;
+	hb.device = "0123";
+	writer_frame(w, &hb, "tcp", "1.2.3.4:5", 1020);
+	writer_flush(w);
+	assert_int_equal(ncmds, 4);
+	assert_string_equal(cmds[3],
+	    "HSET|ga:device:0123|proto|tk103|transport|tcp|peer|1.2.3.4:5|"
+	    "last_seen|1020|online|1|time|1000|valid|0|speed|5.0|alarm|");
+	/* And so is going offline. */
+	writer_offline(w, "0123");
+	writer_flush(w);
+	assert_int_equal(ncmds, 5);
+	assert_string_equal(cmds[4], "HSET|ga:device:0123|online|0");
+}
+
 int
 main(void)
 {
@@ -374,6 +494,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_one_batch_one_hset_per_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_login_then_report_costs_no_entry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_after_report_in_one_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_busy_device_hash_waits_and_merges, setup_throttled, teardown),
+		cmocka_unit_test_setup_teardown(test_drain_writes_what_waits, setup_throttled, teardown),
+		cmocka_unit_test_setup_teardown(test_offline_and_heartbeat_do_not_wait, setup_throttled, teardown),
 	};
 
 	return cmocka_run_group_tests_name("ingest/writer", tests, NULL, NULL);
