@@ -36,6 +36,8 @@
 #define CHUNK_SIZE (256 * 1024)
 /* Empty chunks kept for reuse. */
 #define CHUNK_SPARES 2
+/* Commands handed to the send function in one call at most. */
+#define RUN_MAX 256
 
 struct chunk {
 	struct chunk *next;	/* spares list */
@@ -265,24 +267,56 @@ send_entry(struct outbox *ob, struct outbox_entry *e)
 	return 0;
 }
 
-/* Sends entries from next on while connected and the window has room. */
+/*
+ * Sends entries from next on while connected and the window has room.
+ * Whole entries whose bytes follow one another (pushed one after the
+ * other into the same chunk) go out together, in one call.
+ */
 static void
 flush(struct outbox *ob)
 {
+	size_t lens[RUN_MAX];
+
 	while (ob->up && ob->next < ob->tail) {
 		struct outbox_entry *e = entry(ob, ob->next);
+		const char *start = e->buf, *end = e->buf;
+		uint64_t seq = ob->next;
+		int n = 0;
 
 		if (ob->flen + e->n > ob->window)
 			return;
-		if (send_entry(ob, e) == -1) {
-			/* The connection is going away; the state callback
-			 * will rewind. */
-			ob->up = false;
-			return;
+		if (e->acked != 0 || e->tried) {
+			/* After a reconnect: entry by entry, as it was. */
+			if (send_entry(ob, e) == -1)
+				goto gone;
+			e->tried = true;
+			ob->next++;
+			continue;
 		}
-		e->tried = true;
-		ob->next++;
+		while (seq < ob->tail) {
+			e = entry(ob, seq);
+			if (e->acked != 0 || e->tried || e->buf != end ||
+			    n + e->n > RUN_MAX || ob->flen + n + e->n > ob->window)
+				break;
+			for (int i = 0; i < e->n; i++) {
+				lens[n++] = e->lens[i];
+				end += e->lens[i];
+			}
+			seq++;
+		}
+		if (ob->send(ob->arg, start, lens, n) == -1)
+			goto gone;
+		for (; ob->next < seq; ob->next++) {
+			e = entry(ob, ob->next);
+			for (int i = 0; i < e->n; i++)
+				fly(ob, ob->next, i);
+			e->tried = true;
+		}
 	}
+	return;
+gone:
+	/* The connection is going away; the state callback will rewind. */
+	ob->up = false;
 }
 
 static void
@@ -337,6 +371,11 @@ outbox_push(struct outbox *ob, enum outbox_kind kind,
 	e->tried = false;
 	e->pushed_ms = clock_mono_ms();
 	ob->st.pushed++;
+}
+
+void
+outbox_flush(struct outbox *ob)
+{
 	flush(ob);
 }
 

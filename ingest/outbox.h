@@ -65,13 +65,19 @@ struct outbox *outbox_new(size_t capacity, size_t window, outbox_send_fn *send,
 void outbox_free(struct outbox *ob);
 
 /*
- * Queues one entry of n (1..OUTBOX_MAX_CMDS) commands, copied (one
- * allocation per entry).  Drops the oldest entry first when full.  Sends
- * at once when connected and the window allows; an entry whose commands
- * were all unacknowledged goes out in one call of the send function.
+ * Queues one entry of n (1..OUTBOX_MAX_CMDS) commands, copied.  Drops the
+ * oldest entry first when full.  Sends nothing: outbox_flush does.
  */
 void outbox_push(struct outbox *ob, enum outbox_kind kind,
     const struct outbox_cmd *cmds, int n);
+
+/*
+ * Sends what is queued and not sent yet, as far as the connection is up
+ * and the window allows: entries pushed one after another go out together
+ * in one call of the send function (replies come back one per command all
+ * the same).  outbox_reply and outbox_connected send on their own.
+ */
+void outbox_flush(struct outbox *ob);
 
 /* Tells the outbox the connection is up (sends) or down (rewinds). */
 void outbox_connected(struct outbox *ob, bool up);

@@ -68,7 +68,7 @@ struct pair {
  */
 struct dev {
 	struct dev *hnext;		/* hash chain */
-	struct dev *prev, *next;	/* every device, for the timer */
+	struct dev *prev, *next;	/* every device, oldest write first */
 	size_t hash;
 	int64_t written_ms;		/* last HSET handed over */
 	bool written;			/* written_ms is set */
@@ -119,7 +119,7 @@ struct writer {
 	/* The devices known, by key. */
 	struct dev **buckets;
 	size_t nbuckets, ndevs;
-	struct dev *devs;		/* list of all */
+	struct dev *devs, *devs_tail;	/* list of all, oldest write first */
 
 	/* Scratch, kept here rather than on the stack (about 40 KiB). */
 	struct report_fields fields;
@@ -207,6 +207,32 @@ dev_clear(struct dev *d)
 }
 
 static void
+list_remove(struct writer *w, struct dev *d)
+{
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		w->devs = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+	else
+		w->devs_tail = d->prev;
+	d->prev = d->next = NULL;
+}
+
+static void
+list_append(struct writer *w, struct dev *d)
+{
+	d->prev = w->devs_tail;
+	d->next = NULL;
+	if (w->devs_tail != NULL)
+		w->devs_tail->next = d;
+	else
+		w->devs = d;
+	w->devs_tail = d;
+}
+
+static void
 dev_forget(struct writer *w, struct dev *d)
 {
 	struct dev **pp = &w->buckets[d->hash & (w->nbuckets - 1)];
@@ -214,12 +240,7 @@ dev_forget(struct writer *w, struct dev *d)
 	while (*pp != d)
 		pp = &(*pp)->hnext;
 	*pp = d->hnext;
-	if (d->prev != NULL)
-		d->prev->next = d->next;
-	else
-		w->devs = d->next;
-	if (d->next != NULL)
-		d->next->prev = d->prev;
+	list_remove(w, d);
 	w->ndevs--;
 	dev_clear(d);
 	free(d);
@@ -261,10 +282,7 @@ dev_get(struct writer *w, const char *key, size_t keylen)
 	d->owner = -1;
 	d->hnext = w->buckets[h & (w->nbuckets - 1)];
 	w->buckets[h & (w->nbuckets - 1)] = d;
-	d->next = w->devs;
-	if (w->devs != NULL)
-		w->devs->prev = d;
-	w->devs = d;
+	list_append(w, d);
 	w->ndevs++;
 	return d;
 }
@@ -294,25 +312,28 @@ arena_put(struct dev *d, const void *p, size_t len)
  * first `old`) are replaced in place (the value overwritten when it fits:
  * a device's values keep their lengths, so its arena stays small); the
  * rest are appended, as HSET would keep them (a field repeated within one
- * update: the later wins in Redis too).
+ * update: the later wins in Redis too).  *at is where the search starts:
+ * a device's reports have the same fields in the same order, so the
+ * field after the last one found is nearly always the one.
  */
 static void
-dev_set(struct dev *d, int old, const char *k, size_t klen, const char *v,
-    size_t vlen)
+dev_set(struct dev *d, int old, int *at, const char *k, size_t klen,
+    const char *v, size_t vlen)
 {
 	struct pair *pr;
 
-	for (int i = 0; i < old; i++) {
+	for (int j = 0; j < old; j++) {
+		int i = (*at + j) % old;
+
 		pr = &d->pairs[i];
 		if (pr->klen != klen || memcmp(d->arena + pr->k, k, klen) != 0)
 			continue;
-		if (vlen <= pr->vlen) {
+		if (vlen <= pr->vlen)
 			memcpy(d->arena + pr->v, v, vlen);
-			pr->vlen = (uint32_t)vlen;
-		} else {
+		else
 			pr->v = arena_put(d, v, vlen);
-			pr->vlen = (uint32_t)vlen;
-		}
+		pr->vlen = (uint32_t)vlen;
+		*at = i + 1;
 		return;
 	}
 	if (d->n == d->cap) {
@@ -327,9 +348,9 @@ dev_set(struct dev *d, int old, const char *k, size_t klen, const char *v,
 }
 
 static void
-dev_set_s(struct dev *d, int old, const char *k, const char *v)
+dev_set_s(struct dev *d, int old, int *at, const char *k, const char *v)
 {
-	dev_set(d, old, k, strlen(k), v, strlen(v));
+	dev_set(d, old, at, k, strlen(k), v, strlen(v));
 }
 
 /* Encodes d's waiting fields as one HSET into w->hset. */
@@ -411,14 +432,14 @@ device_hset(struct writer *w, struct pending *p, const char *device,
 {
 	char key[DEVICE_KEY_MAX];
 	struct dev *d = dev_get(w, key, device_key(w, device, key, sizeof key));
-	int old = entry_touch(w, p, d);
+	int old = entry_touch(w, p, d), at = 0;
 	bool alarm = false;
 
-	dev_set_s(d, old, "proto", proto);
-	dev_set_s(d, old, "transport", transport);
-	dev_set_s(d, old, "peer", peer);
-	dev_set_s(d, old, "last_seen", recv);
-	dev_set_s(d, old, "online", "1");
+	dev_set_s(d, old, &at, "proto", proto);
+	dev_set_s(d, old, &at, "transport", transport);
+	dev_set_s(d, old, &at, "peer", peer);
+	dev_set_s(d, old, &at, "last_seen", recv);
+	dev_set_s(d, old, &at, "online", "1");
 	if (f == NULL) {
 		/* A login or heartbeat is rare: no reason to wait. */
 		d->urgent = true;
@@ -433,10 +454,10 @@ device_hset(struct writer *w, struct pending *p, const char *device,
 			continue;
 		if (k[0] == 'a' && strcmp(k, "alarm") == 0)
 			alarm = true;
-		dev_set(d, old, k, strlen(k), f->f[i].val, f->f[i].len);
+		dev_set(d, old, &at, k, strlen(k), f->f[i].val, f->f[i].len);
 	}
 	if (!alarm)
-		dev_set_s(d, old, "alarm", "");
+		dev_set_s(d, old, &at, "alarm", "");
 }
 
 /* Hands the batch over; force: device updates waiting go too. */
@@ -467,6 +488,9 @@ flush(struct writer *w, bool force)
 				d->urgent = false;
 				d->written_ms = now;
 				dev_clear(d);
+				/* The list stays in order of writes. */
+				list_remove(w, d);
+				list_append(w, d);
 			}
 		}
 		if (n > 0)
@@ -479,6 +503,7 @@ flush(struct writer *w, bool force)
 	}
 	w->npend = 0;
 	resp_clear(w->cmds);
+	outbox_flush(w->ob);
 }
 
 void
@@ -494,10 +519,12 @@ writer_tick(struct writer *w)
 	struct dev *d, *next;
 
 	flush(w, false);
+	/* Oldest write first: the devices due are at the front.  (A flush
+	 * on the way moves the ones it writes to the back, after `next`.) */
 	for (d = w->devs; d != NULL; d = next) {
 		next = d->next;
 		if (d->written && now - d->written_ms < w->device_ms)
-			continue;
+			break;
 		if (d->n > 0)
 			entry_touch(w, entry_begin(w, OUTBOX_DEVICE), d);
 		else
@@ -704,13 +731,15 @@ writer_offline(struct writer *w, const char *device)
 	char key[DEVICE_KEY_MAX];
 	struct pending *p;
 	struct dev *d;
+	int at;
 
 	if (device == NULL || device[0] == '\0')
 		return;
 	/* The entry first: starting one may hand the batch over. */
 	p = entry_begin(w, OUTBOX_DEVICE);
 	d = dev_get(w, key, device_key(w, device, key, sizeof key));
-	dev_set_s(d, entry_touch(w, p, d), "online", "0");
+	at = 0;
+	dev_set_s(d, entry_touch(w, p, d), &at, "online", "0");
 	d->urgent = true;
 }
 

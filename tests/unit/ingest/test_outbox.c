@@ -18,6 +18,8 @@ static char sent[64][64];
 static int nsent;
 static int ncalls;
 static bool link_up;
+/* push() flushes after each entry unless cleared. */
+static bool flush_each;
 
 static int
 fake_send(void *arg, const char *cmds, const size_t *lens, int n)
@@ -56,6 +58,8 @@ push(struct outbox *ob, int id, int n)
 		    "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n%s\r\n", len, label);
 	}
 	outbox_push(ob, OUTBOX_REPORT, cmds, n);
+	if (flush_each)
+		outbox_flush(ob);
 }
 
 static enum outbox_verdict
@@ -82,6 +86,7 @@ reset(void **state)
 	nsent = 0;
 	ncalls = 0;
 	link_up = false;
+	flush_each = true;
 	return 0;
 }
 
@@ -100,8 +105,8 @@ test_queued_while_down_sent_in_order_when_up(void **state)
 	link_up = true;
 	outbox_connected(ob, true);
 	assert_int_equal(nsent, 4);
-	/* One call per entry: its commands go out together. */
-	assert_int_equal(ncalls, 3);
+	/* Queued one after the other: they go out together, in one call. */
+	assert_int_equal(ncalls, 1);
 	assert_string_equal(sent[0], "1.0");
 	assert_string_equal(sent[1], "2.0");
 	assert_string_equal(sent[2], "2.1");
@@ -309,6 +314,38 @@ test_many_entries_keep_their_bytes(void **state)
 	outbox_free(ob);
 }
 
+static void
+test_entries_pushed_together_go_in_one_call(void **state)
+{
+	struct outbox *ob = outbox_new(10, 5, fake_send, NULL, NULL);
+
+	(void)state;
+	link_up = true;
+	outbox_connected(ob, true);
+	flush_each = false;
+	push(ob, 1, 2);
+	push(ob, 2, 1);
+	push(ob, 3, 1);
+	push(ob, 4, 2);
+	/* Nothing goes before the flush. */
+	assert_int_equal(nsent, 0);
+	outbox_flush(ob);
+	/* The window (5) takes entries 1 to 3 whole, in one call; 4 waits. */
+	assert_int_equal(ncalls, 1);
+	assert_int_equal(nsent, 4);
+	assert_string_equal(sent[0], "1.0");
+	assert_string_equal(sent[1], "1.1");
+	assert_string_equal(sent[2], "2.0");
+	assert_string_equal(sent[3], "3.0");
+	reply_ok(ob);
+	reply_ok(ob);
+	assert_int_equal(outbox_len(ob), 3);
+	assert_int_equal(nsent, 6);
+	assert_string_equal(sent[4], "4.0");
+	assert_string_equal(sent[5], "4.1");
+	outbox_free(ob);
+}
+
 int
 main(void)
 {
@@ -320,6 +357,7 @@ main(void)
 		cmocka_unit_test_setup(test_window_bounds_commands_in_flight, reset),
 		cmocka_unit_test_setup(test_errors_transient_and_permanent, reset),
 		cmocka_unit_test_setup(test_many_entries_keep_their_bytes, reset),
+		cmocka_unit_test_setup(test_entries_pushed_together_go_in_one_call, reset),
 	};
 
 	return cmocka_run_group_tests_name("ingest/outbox", tests, NULL, NULL);
