@@ -98,14 +98,23 @@ resp_int(char *out, int64_t v)
 	return o;
 }
 
-/* Writes "<c><n>\r\n" at p; returns the bytes written. */
-static size_t
+/*
+ * Writes "<c><n>\r\n" at p; returns the bytes written.  Nearly every
+ * length in a command is below 100: those take no division loop.
+ */
+static inline size_t
 header(char *p, char c, size_t n)
 {
 	size_t o = 1;
 
 	p[0] = c;
-	o += resp_int(p + 1, (int64_t)n);
+	if (n < 10)
+		p[o++] = (char)('0' + n);
+	else if (n < 100) {
+		p[o++] = (char)('0' + n / 10);
+		p[o++] = (char)('0' + n % 10);
+	} else
+		o += resp_int(p + 1, (int64_t)n);
 	p[o++] = '\r';
 	p[o++] = '\n';
 	return o;
