@@ -49,8 +49,6 @@
 /* Entries per batch at most: a pass that yields more is handed over in
  * several batches, which bounds the batch's memory (a few MiB). */
 #define BATCH_MAX 4096
-/* Device hash key: prefix, ":device:", the id escaped. */
-#define DEVICE_KEY_MAX (128 + 4 * REPORT_ID_MAX)
 /* The device timer runs this many times per device_ms. */
 #define TICKS_PER_INTERVAL 4
 
@@ -78,6 +76,7 @@ struct dev {
 	struct pair *pairs;
 	char *arena;			/* their names and values */
 	uint32_t alen, acap;
+	char id[REPORT_ID_MAX];		/* as reported */
 	size_t keylen;
 	char key[];			/* P:device:<id escaped> */
 };
@@ -261,23 +260,33 @@ grow_buckets(struct writer *w)
 	w->nbuckets = n;
 }
 
-/* The device of hash key key, created when new. */
+/*
+ * The device of id, created when new.  Looked up by the id as reported
+ * (escaping is one to one): no key to build nor prefix to hash per frame.
+ */
 static struct dev *
-dev_get(struct writer *w, const char *key, size_t keylen)
+dev_get(struct writer *w, const char *id)
 {
-	size_t h = hash_key(key, keylen);
+	size_t idlen = strnlen(id, REPORT_ID_MAX - 1);
+	size_t h = hash_key(id, idlen);
+	char esc[4 * REPORT_ID_MAX + 1];
+	size_t plen, elen;
 	struct dev *d;
 
 	for (d = w->buckets[h & (w->nbuckets - 1)]; d != NULL; d = d->hnext) {
-		if (d->hash == h && d->keylen == keylen &&
-		    memcmp(d->key, key, keylen) == 0)
+		if (d->hash == h && strncmp(d->id, id, REPORT_ID_MAX - 1) == 0)
 			return d;
 	}
 	if (w->ndevs >= w->nbuckets)
 		grow_buckets(w);
-	d = xcalloc(1, sizeof *d + keylen + 1);
-	memcpy(d->key, key, keylen);
-	d->keylen = keylen;
+	escape_bytes(esc, sizeof esc, (const uint8_t *)id, idlen);
+	plen = strlen(w->device_prefix);
+	elen = strlen(esc);
+	d = xcalloc(1, sizeof *d + plen + elen + 1);
+	memcpy(d->id, id, idlen);
+	memcpy(d->key, w->device_prefix, plen);
+	memcpy(d->key + plen, esc, elen);
+	d->keylen = plen + elen;
 	d->hash = h;
 	d->owner = -1;
 	d->hnext = w->buckets[h & (w->nbuckets - 1)];
@@ -408,19 +417,6 @@ entry_touch(struct writer *w, struct pending *p, struct dev *d)
 	return d->n;
 }
 
-/* Escaped device id as used in the key; returns its length. */
-static size_t
-device_key(struct writer *w, const char *device, char *buf, size_t size)
-{
-	size_t n = strlen(w->device_prefix);
-
-	if (n >= size)
-		n = size - 1;
-	memcpy(buf, w->device_prefix, n);
-	escape_bytes(buf + n, size - n, (const uint8_t *)device, strlen(device));
-	return n + strlen(buf + n);
-}
-
 /*
  * Merges `HSET P:device:<id> proto transport peer last_seen online 1
  * [fields]` into the device's waiting fields, carried by entry p.
@@ -430,8 +426,7 @@ device_hset(struct writer *w, struct pending *p, const char *device,
     const char *proto, const char *transport, const char *peer,
     const char *recv, const struct report_fields *f)
 {
-	char key[DEVICE_KEY_MAX];
-	struct dev *d = dev_get(w, key, device_key(w, device, key, sizeof key));
+	struct dev *d = dev_get(w, device);
 	int old = entry_touch(w, p, d), at = 0;
 	bool alarm = false;
 
@@ -728,7 +723,6 @@ writer_frame(struct writer *w, const struct session_frame *f,
 void
 writer_offline(struct writer *w, const char *device)
 {
-	char key[DEVICE_KEY_MAX];
 	struct pending *p;
 	struct dev *d;
 	int at;
@@ -737,7 +731,7 @@ writer_offline(struct writer *w, const char *device)
 		return;
 	/* The entry first: starting one may hand the batch over. */
 	p = entry_begin(w, OUTBOX_DEVICE);
-	d = dev_get(w, key, device_key(w, device, key, sizeof key));
+	d = dev_get(w, device);
 	at = 0;
 	dev_set_s(d, entry_touch(w, p, d), &at, "online", "0");
 	d->urgent = true;
