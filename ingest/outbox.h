@@ -2,15 +2,17 @@
  * outbox.h: the bounded, ordered queue of Redis commands between the
  * writer and the Redis connection.
  *
- * One entry is one report's worth of commands (the XADD and the device
- * HSET, or one reject).  Entries are sent pipelined, many in flight, and
+ * One entry is one report's worth of commands (its XADD, with the device
+ * HSET when the writer sends one along), or one reject, result or device
+ * refresh.  Entries are sent pipelined, many in flight, and
  * leave the queue only when Redis has acknowledged every command of the
  * entry; when the connection drops, everything not acknowledged is sent
  * again, in order, once it is back.  When the queue holds `capacity`
  * entries, pushing drops the oldest one and counts it.
  *
- * The outbox does no I/O itself: it calls a send function for each command
- * and is told the replies, in order, with outbox_reply.  That keeps it
+ * The outbox does no I/O itself: it calls a send function with runs of
+ * commands and is told the replies, one per command, in order, with
+ * outbox_reply.  That keeps it
  * testable without Redis; ingest's main.c wires it to an rconn.
  */
 #ifndef GA_INGEST_OUTBOX_H
