@@ -91,6 +91,10 @@ $(BIN)/geoalarm: $(BUILD)/cli/main.o $(BUILD)/libcli.a $(ARCHIVES)
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(ARCHIVES)
 	$(CC) $(LDFLAGS) -o $@ $< $(LINK_ARCHIVES) $(LDLIBS) $(TEST_LIBS)
 
+# The CLI's tests also link the CLI's own objects.
+$(BUILD)/tests/unit/cli/%: $(BUILD)/tests/unit/cli/%.o $(BUILD)/libcli.a $(ARCHIVES)
+	$(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(BUILD)/libcli.a $(ARCHIVES) -Wl,--end-group $(LDLIBS) $(TEST_LIBS)
+
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LINK_ARCHIVES) $(LDLIBS)
@@ -118,7 +122,27 @@ run: deps
 	$(MAKE) all
 	scripts/run.sh $(BIN)
 
+# libFuzzer harnesses over the framers, detection and both decoders
+# (tests/fuzz/); needs clang.  Each runs FUZZ_SECONDS, seeded with the raw
+# frames in tests/data/, keeping its corpus in build-fuzz/.
+FUZZ_SECONDS ?= 30
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_LINK    := $(filter-out %/main.c,$(wildcard ingest/*.c lib/*.c))
+fuzz: deps
+	@command -v clang >/dev/null || { echo "fuzz: needs clang (apt-get install clang)" >&2; exit 1; }
+	@mkdir -p build-fuzz
+	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
+	  echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+	  clang $(CSTD) -I. $(PKG_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
+	    $$f $(FUZZ_LINK) $(PKG_LIBS) -lm -o build-fuzz/$$n || exit 1; \
+	  mkdir -p build-fuzz/corpus-$$n; \
+	  build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    build-fuzz/corpus-$$n tests/data/tk103 tests/data/gps103 2>build-fuzz/$$n.log \
+	    || { tail -40 build-fuzz/$$n.log; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units' build-fuzz/$$n.log; \
+	done
+
 clean:
-	rm -rf build build-asan bin var bench-data
+	rm -rf build build-asan build-fuzz bin var bench-data
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

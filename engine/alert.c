@@ -4,11 +4,13 @@
 #include "engine/alert.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/json.h"
 #include "lib/xmalloc.h"
 
 struct alert *
@@ -110,74 +112,208 @@ is_core(const char *key)
 	return false;
 }
 
-/* json_string, or the text with invalid UTF-8 bytes replaced by '?'. */
-static json_t *
-jstr(const char *s)
+/* Writes the decimal digits of v (>= 0) at p; returns the end. */
+static char *
+put_digits(char *p, long long v)
 {
-	json_t *j = json_string(s);
-	char *c;
+	char tmp[24];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/*
+ * A real as jansson prints it with JSON_REAL_PRECISION(15), which is what
+ * readers of earlier payloads saw: "%.15g", ".0" added when that looks
+ * like an integer, and the exponent without '+' or leading zeros (1e20,
+ * 5e-5).  15 significant digits: coordinates arrive with 6 decimals and
+ * speeds with 1, so 15 digits print them as sent (51.098, not
+ * 51.097999999999999) and lose nothing.
+ *
+ * The common case takes a short cut around printf: a value in [1e-4, 1e9)
+ * in magnitude that is the double nearest to k / 10^6 for an integer k
+ * prints as k / 10^6 with its trailing zeros dropped.  That is exactly
+ * what %.15g gives: such a number has at most 15 significant digits, the
+ * double's error (2^-53 relative) is far below half a unit in the 15th,
+ * and in that range %g does not use an exponent.
+ */
+static void
+put_real(struct jsonw *j, double x)
+{
+	char buf[48], *p = buf, *e;
+	double ax = fabs(x);
+	long long k, fp;
+	int n, d;
+
+	if (ax >= 1e-4 && ax < 1e9 &&
+	    (double)(k = llround(x * 1e6)) / 1e6 == x) {
+		if (k < 0) {
+			*p++ = '-';
+			k = -k;
+		}
+		p = put_digits(p, k / 1000000);
+		*p++ = '.';
+		fp = k % 1000000;
+		if (fp == 0)
+			*p++ = '0';
+		for (d = 100000; fp > 0; d /= 10) {
+			*p++ = (char)('0' + fp / d);
+			fp %= d;
+		}
+		jsonw_number(j, buf, (size_t)(p - buf));
+		return;
+	}
+	n = snprintf(buf, sizeof buf - 2, "%.15g", x);
+	if ((e = strchr(buf, 'e')) != NULL) {
+		char *q = e + 1, *digits;
+
+		if (*q == '-')
+			q++;
+		digits = q;
+		if (*digits == '+')
+			digits++;
+		while (*digits == '0' && digits[1] != '\0')
+			digits++;
+		memmove(q, digits, strlen(digits) + 1);
+		n = (int)strlen(buf);
+	} else if (strspn(buf, "-0123456789") == (size_t)n) {
+		buf[n++] = '.';
+		buf[n++] = '0';
+	}
+	/* inf and nan are no JSON numbers: jsonw_number writes null. */
+	jsonw_number(j, buf, (size_t)n);
+}
+
+static void
+put_str(struct jsonw *j, const char *s)
+{
+	jsonw_string(j, s, strlen(s));
+}
+
+static void
+put_member(struct jsonw *j, const char *key, const char *s)
+{
+	jsonw_key(j, key, strlen(key));
+	put_str(j, s);
+}
+
+/* A jansson value (a Lua rule's extra member) into the writer. */
+static void
+put_value(struct jsonw *j, const json_t *v)
+{
+	const char *key;
+	json_t *m;
 	size_t i;
 
-	if (j != NULL)
-		return j;
-	c = xstrdup(s);
-	for (i = 0; c[i] != '\0'; i++)
-		if ((unsigned char)c[i] >= 0x80)
-			c[i] = '?';
-	j = json_string(c);
-	free(c);
-	return j;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		jsonw_object_open(j);
+		json_object_foreach((json_t *)v, key, m) {
+			jsonw_key(j, key, strlen(key));
+			put_value(j, m);
+		}
+		jsonw_object_close(j);
+		break;
+	case JSON_ARRAY:
+		jsonw_array_open(j);
+		json_array_foreach(v, i, m)
+			put_value(j, m);
+		jsonw_array_close(j);
+		break;
+	case JSON_STRING:
+		jsonw_string(j, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		jsonw_int(j, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		put_real(j, json_real_value(v));
+		break;
+	case JSON_TRUE:
+		jsonw_bool(j, true);
+		break;
+	case JSON_FALSE:
+		jsonw_bool(j, false);
+		break;
+	default:
+		jsonw_null(j);
+		break;
+	}
+}
+
+void
+alert_payload_write(struct jsonw *j, const struct alert *a,
+    const char *entry_id, const char *device)
+{
+	char idbuf[256], *id = idbuf;
+	int len;
+
+	len = alert_id(a, entry_id, idbuf, sizeof idbuf);
+	if ((size_t)len >= sizeof idbuf) {
+		id = xmalloc((size_t)len + 1);
+		alert_id(a, entry_id, id, (size_t)len + 1);
+	}
+	jsonw_reset(j);
+	jsonw_object_open(j);
+	/* SPEC's member order. */
+	jsonw_key(j, "id", 2);
+	jsonw_string(j, id, (size_t)len);
+	put_member(j, "type", a->type);
+	put_member(j, "device", device);
+	jsonw_key(j, "time", 4);
+	jsonw_int(j, a->time_ms);
+	if (a->has_pos && isfinite(a->lat) && isfinite(a->lon)) {
+		jsonw_key(j, "lat", 3);
+		put_real(j, a->lat);
+		jsonw_key(j, "lon", 3);
+		put_real(j, a->lon);
+	}
+	if (a->has_speed && isfinite(a->speed)) {
+		jsonw_key(j, "speed", 5);
+		put_real(j, a->speed);
+	}
+	put_member(j, "rule", a->rule);
+	if (a->message != NULL)
+		put_member(j, "message", a->message);
+	if (a->fence != NULL)
+		put_member(j, "fence", a->fence);
+	if (a->fence_name != NULL)
+		put_member(j, "fence_name", a->fence_name);
+	put_member(j, "position", entry_id);
+	if (json_is_object(a->extra)) {
+		const char *key;
+		json_t *v;
+
+		json_object_foreach(a->extra, key, v) {
+			if (is_core(key))
+				continue;
+			jsonw_key(j, key, strlen(key));
+			put_value(j, v);
+		}
+	}
+	jsonw_object_close(j);
+	if (id != idbuf)
+		free(id);
 }
 
 char *
 alert_payload(const struct alert *a, const char *entry_id, const char *device)
 {
-	json_t *o = json_object();
-	char *id, *s;
-	int len;
+	struct jsonw *j = jsonw_new();
+	const char *text;
+	size_t len;
+	char *s;
 
-	len = alert_id(a, entry_id, NULL, 0);
-	id = xmalloc((size_t)len + 1);
-	alert_id(a, entry_id, id, (size_t)len + 1);
-	/* jansson keeps insertion order, so members come out in SPEC's. */
-	json_object_set_new(o, "id", jstr(id));
-	json_object_set_new(o, "type", jstr(a->type));
-	json_object_set_new(o, "device", jstr(device));
-	json_object_set_new(o, "time", json_integer(a->time_ms));
-	if (a->has_pos) {
-		json_object_set_new(o, "lat", json_real(a->lat));
-		json_object_set_new(o, "lon", json_real(a->lon));
-	}
-	if (a->has_speed)
-		json_object_set_new(o, "speed", json_real(a->speed));
-	json_object_set_new(o, "rule", jstr(a->rule));
-	if (a->message != NULL)
-		json_object_set_new(o, "message", jstr(a->message));
-	if (a->fence != NULL)
-		json_object_set_new(o, "fence", jstr(a->fence));
-	if (a->fence_name != NULL)
-		json_object_set_new(o, "fence_name", jstr(a->fence_name));
-	json_object_set_new(o, "position", jstr(entry_id));
-	if (json_is_object(a->extra)) {
-		const char *key;
-		json_t *v;
-
-		json_object_foreach(a->extra, key, v)
-			if (!is_core(key))
-				json_object_set(o, key, v);
-	}
-	/*
-	 * 15 significant digits: coordinates arrive with 6 decimals and
-	 * speeds with 1, so 15 digits print them as sent (51.098, not
-	 * 51.097999999999999) and lose nothing.
-	 */
-	s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	json_decref(o);
-	free(id);
-	if (s == NULL) {
-		fprintf(stderr, "fatal: cannot serialize an alert\n");
-		abort();
-	}
+	alert_payload_write(j, a, entry_id, device);
+	text = jsonw_data(j, &len);
+	s = xmemdup(text, len + 1);
+	jsonw_free(j);
 	return s;
 }
 

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 struct json_t;
+struct jsonw;
 
 struct alert {
 	char *rule;		/* rule name, owned */
@@ -73,10 +74,20 @@ int alert_id(const struct alert *a, const char *entry_id, char *buf,
     size_t size);
 
 /*
- * Returns the JSON payload of a, raised by device for position entry
- * entry_id, as compact text; the caller frees it with free().  Extra
- * members named like a SPEC member are left out, so a Lua rule cannot
- * forge an id or device.  Never fails.
+ * Writes the JSON payload of a, raised by device for position entry
+ * entry_id, as compact text into j (emptied first; jsonw_data gives the
+ * text).  Extra members named like a SPEC member are left out, so a Lua
+ * rule cannot forge an id or device.  Reals print as with 15 significant
+ * digits (51.098, 92.4, 80.0); a non-finite position or speed is left
+ * out.  Strings are escaped by lib/json.h (invalid UTF-8 becomes
+ * U+FFFD).  Never fails.
+ */
+void alert_payload_write(struct jsonw *j, const struct alert *a,
+    const char *entry_id, const char *device);
+
+/*
+ * The same payload as a new string; the caller frees it with free().
+ * Never fails.
  */
 char *alert_payload(const struct alert *a, const char *entry_id,
     const char *device);

@@ -4,9 +4,10 @@
  * The invariant everything here keeps: what Redis holds (P:state, the
  * group's pending list, P:alerts) always describes one consistent point,
  * "these entries are acknowledged, these alerts raised, these states
- * reached", and the in-memory committed states equal P:state.  A batch
- * changes working copies of states only (engine/state.h), and its alerts,
- * states and XACKs reach Redis in one MULTI/EXEC.  Crash points:
+ * reached".  A batch changes working copies of states only
+ * (engine/state.h), and its alerts, states and XACKs reach Redis in one
+ * MULTI/EXEC (engine/txn.h), which is the only thing that commits.
+ * Crash points:
  *
  *  - before EXEC is sent (during evaluation, between MULTI and EXEC, or
  *    the test hook GEOALARM_TEST_CRASH_BEFORE_EXEC): the server discards
@@ -20,12 +21,38 @@
  *    we cannot tell which, so we drop every in-memory state and reload
  *    P:state and the pending list, which is right in both cases.
  *
- * The same reset (rollback, reconnect, reload) handles every Redis error.
- * Only one read or transaction is in flight at a time, so batches are
- * committed in stream order.
+ * The same reset (drop, reconnect, reload) handles every Redis error.
+ *
+ * Pipelining.  Redis and the engine run on different cores, so while one
+ * batch's EXEC runs the engine evaluates the next one:
+ *
+ *  - when a read returns a full batch (there is more), the next read is
+ *    sent and flushed before this batch is evaluated, without BLOCK (a
+ *    transaction sent after it must not wait behind it);
+ *  - a batch's states are made the committed ones as soon as its
+ *    transaction is built, so the next batch evaluates on top of them;
+ *  - a transaction is sent only after the EXEC before it has succeeded
+ *    (engine/txn.h); until then it waits, built.
+ *
+ * Why this stays exactly once.  Batches are still read, evaluated and
+ * committed in stream order, one transaction in flight at a time.  The
+ * in-memory states may run one or two batches ahead of P:state, but only
+ * with the effects of transactions that are in flight or waiting; any
+ * failure of one of those (EXECABORT, an error reply, a lost connection)
+ * resets the connection, drops the waiting transaction unsent, and
+ * reloads every state from P:state and re-reads the pending list, exactly
+ * as after a crash.  A transaction is never sent on top of one that did
+ * not commit, since it waits for that one's successful EXEC.  And a read's
+ * reply never finds a transaction waiting: a read goes out after every
+ * transaction sent so far, and the one waiting is sent as soon as the
+ * reply of the one before it arrives, which precedes the read's reply on
+ * the connection.  Reads other than the prefetch are sent only when
+ * nothing waits, so they follow every transaction on the connection and
+ * may BLOCK.
  */
 #include "engine/consume.h"
 
+#include <assert.h>
 #include <event2/event.h>
 #include <hiredis.h>
 #include <stdio.h>
@@ -33,9 +60,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/entries.h"
 #include "engine/eval.h"
-#include "engine/fence.h"
+#include "engine/fenceload.h"
+#include "engine/fencestore.h"
 #include "engine/state.h"
+#include "engine/txn.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
@@ -43,11 +73,11 @@
 #include "lib/xmalloc.h"
 #include "rules/rules.h"
 
-#define POLL_MS 1000		/* P:fences:version safety net, SPEC: 1 s */
+#define PENDING_POLL_MS 1000	/* the pending-entries gauge's refresh */
 
 enum phase {
 	PH_DOWN,		/* not connected */
-	PH_SETUP,		/* group, fences, states on their way */
+	PH_SETUP,		/* group and states on their way */
 	PH_PENDING,		/* re-processing our pending entries */
 	PH_CLAIM,		/* claiming entries of dead consumers */
 	PH_LIVE,		/* reading new entries */
@@ -57,38 +87,34 @@ struct consume {
 	struct event_base *base;
 	struct consume_conf conf;	/* strings owned */
 	char *key_positions, *key_alerts, *key_errors, *key_commands;
-	char *key_state, *key_fences, *key_version, *key_control;
+	char *key_state;
 
 	struct rconn *rc;		/* commands */
 	struct rconn *sub;		/* SUBSCRIBE P:control */
 	enum phase phase;
 	bool live_once;			/* reached PH_LIVE since connecting */
-	bool busy;			/* a read or a transaction in flight */
+	bool reading;			/* a read in flight */
 	char cursor[64];		/* XAUTOCLAIM cursor */
 	int64_t last_claim_ms;		/* monotonic time of the last claim */
 	struct event *poll;
 
 	struct state_table *states;
-	struct fence_geos geos;
-	struct fence_set *fences;
-	char *fences_version;		/* as last loaded; NULL: none */
-	bool fences_loading;
-	bool fences_again;		/* asked for while loading */
+	struct fenceload *fences;
 	struct rules *rules;
 
-	struct eval_batch batch;
-	char **acks;			/* entry ids of the batch, owned */
+	struct eval_batch batch;	/* the batch being evaluated */
+	const char **acks;		/* its entry ids, borrowed from the reply */
 	size_t nacks, aacks;
-	int64_t batch_start_ns;
-	long batches;			/* transactions sent */
+	struct entries *entries;	/* the reply being evaluated */
+	struct txn *txn;		/* transactions in flight and waiting */
+	long batches;			/* transactions built */
 	long crash_at;			/* test hook: batch number, 0 off */
 
 	struct metric *m_reports, *m_skipped, *m_alerts, *m_errors;
 	struct metric *m_batch, *m_pending, *m_fences, *m_devices;
 };
 
-static void read_next(struct consume *c);
-static void load_fences(struct consume *c);
+static void read_next(struct consume *c, bool prefetch);
 
 /* ==== Small helpers ==== */
 
@@ -136,108 +162,25 @@ report_error(struct consume *c, const char *source, const char *message)
 
 /* ==== Fences ==== */
 
-/*
- * Builds a new set from an HGETALL reply.  A fence that does not parse is
- * refused (P:errors) and, when the current set has a fence of that id,
- * the current version stays live in the new set.
- */
 static void
-apply_fences(struct consume *c, const redisReply *all, const char *version)
+on_fence_refused(void *arg, const char *message)
 {
-	struct fence_builder *b = fence_builder_new(&c->geos);
-	char err[512];
-	size_t i;
-
-	for (i = 0; i + 1 < all->elements; i += 2) {
-		const redisReply *k = all->element[i], *v = all->element[i + 1];
-		long old;
-
-		if (k->type != REDIS_REPLY_STRING ||
-		    v->type != REDIS_REPLY_STRING)
-			continue;
-		if (fence_builder_add(b, k->str, v->str, v->len, err,
-		    sizeof err) == 0)
-			continue;
-		report_error(c, "fence", err);
-		if (c->fences != NULL &&
-		    (old = fence_set_find(c->fences, k->str)) >= 0) {
-			const char *json = fence_json(fence_set_get(c->fences,
-			    (size_t)old));
-
-			if (fence_builder_add(b, k->str, json, strlen(json),
-			    err, sizeof err) == 0)
-				log_warn("fence '%s': keeping the previous "
-				    "version", k->str);
-		}
-	}
-	fence_set_free(c->fences);
-	c->fences = fence_builder_finish(b);
-	free(c->fences_version);
-	c->fences_version = version != NULL ? xstrdup(version) : NULL;
-	log_info("fences: %zu loaded (version %s)", fence_set_count(c->fences),
-	    version != NULL ? version : "none");
-	if (c->m_fences != NULL)
-		metric_set(c->m_fences, (double)fence_set_count(c->fences));
+	report_error(arg, "fence", message);
 }
 
+/* The first set lets the start-up go on (see read_next). */
 static void
-on_fences(struct rconn *rc, redisReply *r, void *arg)
+on_fence_loaded(void *arg)
 {
 	struct consume *c = arg;
 
-	(void)rc;
-	if (r == NULL)
-		return;		/* disconnected: the reconnect reloads */
-	c->fences_loading = false;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[1]->type != REDIS_REPLY_ARRAY) {
-		fail(c, "loading fences", r);
-		return;
-	}
-	apply_fences(c, r->element[1], r->element[0]->type ==
-	    REDIS_REPLY_STRING ? r->element[0]->str : NULL);
-	if (c->fences_again) {
-		c->fences_again = false;
-		load_fences(c);
-	}
+	if (!txn_waiting(c->txn))
+		read_next(c, false);
 }
 
-/* Reads version and fences in one transaction: a consistent snapshot. */
-static void
-load_fences(struct consume *c)
-{
-	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
-	const char *get[] = { "GET", c->key_version };
-	const char *all[] = { "HGETALL", c->key_fences };
-
-	if (c->phase == PH_DOWN)
-		return;
-	if (c->fences_loading) {
-		c->fences_again = true;
-		return;
-	}
-	if (send_strings(c, c->rc, NULL, 1, multi) == -1)
-		return;
-	send_strings(c, c->rc, NULL, 2, get);
-	send_strings(c, c->rc, NULL, 2, all);
-	send_strings(c, c->rc, on_fences, 1, exec);
-	c->fences_loading = true;
-}
-
-static void
-on_version(struct rconn *rc, redisReply *r, void *arg)
-{
-	struct consume *c = arg;
-	const char *v;
-
-	(void)rc;
-	if (r == NULL || c->phase == PH_DOWN || c->phase == PH_SETUP)
-		return;
-	v = r->type == REDIS_REPLY_STRING ? r->str : NULL;
-	if ((v == NULL) != (c->fences_version == NULL) ||
-	    (v != NULL && strcmp(v, c->fences_version) != 0))
-		load_fences(c);
-}
+static const struct fenceload_hooks fence_hooks = {
+	on_fence_refused, on_fence_loaded,
+};
 
 static void
 on_xpending(struct rconn *rc, redisReply *r, void *arg)
@@ -254,15 +197,11 @@ static void
 on_poll(evutil_socket_t fd, short what, void *arg)
 {
 	struct consume *c = arg;
-	const char *get[] = { "GET", c->key_version };
 	const char *xp[] = { "XPENDING", c->key_positions, c->conf.group };
 
 	(void)fd;
 	(void)what;
-	if (c->phase == PH_DOWN || c->phase == PH_SETUP || c->fences_loading)
-		return;
-	send_strings(c, c->rc, on_version, 2, get);
-	if (c->m_pending != NULL)
+	if (c->phase != PH_DOWN && c->phase != PH_SETUP)
 		send_strings(c, c->rc, on_xpending, 3, xp);
 }
 
@@ -293,216 +232,100 @@ void
 consume_reload(struct consume *c)
 {
 	reload_rules(c);
-	load_fences(c);
+	fenceload_request(c->fences);
 }
 
 /* ==== A batch ==== */
 
 static void
-add_ack(struct consume *c, const char *id)
-{
-	if (c->nacks == c->aacks) {
-		c->aacks = c->aacks ? c->aacks * 2 : 256;
-		c->acks = xreallocarray(c->acks, c->aacks, sizeof *c->acks);
-	}
-	c->acks[c->nacks++] = xstrdup(id);
-}
-
-static void
 clear_batch(struct consume *c)
 {
-	size_t i;
-
 	eval_batch_clear(&c->batch);
-	for (i = 0; i < c->nacks; i++)
-		free(c->acks[i]);
 	c->nacks = 0;
 	state_table_rollback(c->states);
 }
 
-/* Gathers the HSET P:state arguments of changed devices. */
-struct hset {
-	const char **argv;
-	size_t *len;
-	char **owned;
-	int argc;
-};
-
 static void
-hset_add(const char *id, const struct state *st, bool changed, void *arg)
-{
-	struct hset *h = arg;
-	char *json;
-
-	if (!changed)
-		return;
-	json = state_to_json(st);
-	h->argv[h->argc] = id;
-	h->len[h->argc++] = strlen(id);
-	h->owned[h->argc] = json;
-	h->argv[h->argc] = json;
-	h->len[h->argc++] = strlen(json);
-}
-
-static void
-on_exec(struct rconn *rc, redisReply *r, void *arg)
+on_committed(void *arg, const struct txn_counts *k)
 {
 	struct consume *c = arg;
 	size_t i;
 
-	(void)rc;
-	if (r == NULL)
-		return;		/* lost: the state callback rolls back */
-	c->busy = false;
-	if (r->type != REDIS_REPLY_ARRAY) {
-		/* EXECABORT (a queued command was refused) or a nil. */
-		clear_batch(c);
-		fail(c, "batch transaction", r);
-		return;
-	}
-	/*
-	 * Redis has applied the batch: the working states are now what
-	 * P:state holds.  A command that failed inside EXEC (say XADD to an
-	 * alerts key of the wrong type) does not undo the others, so the
-	 * states are committed all the same and the failure is logged.
-	 */
-	for (i = 0; i < r->elements; i++)
-		if (r->element[i]->type == REDIS_REPLY_ERROR)
-			log_error("batch: command %zu failed: %s", i,
-			    r->element[i]->str);
-	state_table_commit(c->states);
+	log_debug("batch: %zu entries, %zu alerts committed", k->nacks,
+	    k->ntypes);
 	if (c->m_reports != NULL) {
-		metric_add(c->m_reports, (double)c->batch.nentries);
-		metric_add(c->m_skipped, (double)c->batch.nskipped);
-		metric_add(c->m_errors, (double)c->batch.nerrors);
-		for (i = 0; i < c->batch.ntypes; i++)
-			metric_label_add(c->m_alerts, c->batch.types[i], 1);
+		metric_add(c->m_reports, (double)k->nentries);
+		metric_add(c->m_skipped, (double)k->nskipped);
+		metric_add(c->m_errors, (double)k->nerrors);
+		for (i = 0; i < k->ntypes; i++)
+			metric_label_add(c->m_alerts, k->types[i], 1);
 		metric_observe(c->m_batch, (double)(clock_mono_ns() -
-		    c->batch_start_ns) / 1e9);
-		metric_set(c->m_devices, (double)state_table_count(c->states));
+		    k->start_ns) / 1e9);
+		metric_set(c->m_devices,
+		    (double)state_table_count(c->states));
 	}
-	log_debug("batch: %zu entries, %zu alerts committed", c->nacks,
-	    c->batch.ntypes);
-	clear_batch(c);
-	read_next(c);
+	/* After the waiting transaction, which txn has sent already. */
+	if (!c->reading)
+		read_next(c, false);
 }
 
+/* The reset reloads P:state, which is what is committed. */
 static void
-on_crash_hook(struct rconn *rc, redisReply *r, void *arg)
+on_commit_failed(void *arg, const char *reason)
 {
 	struct consume *c = arg;
 
-	(void)rc;
-	(void)r;
-	log_warn("test hook: exiting before EXEC of batch %ld", c->batches);
-	_exit(99);
+	log_error("%s", reason);
+	c->phase = PH_DOWN;
+	rconn_reset(c->rc, reason);
 }
 
-/* Sends MULTI, the batch, HSET P:state, XACK, EXEC. */
+static const struct txn_hooks txn_hooks = {
+	on_committed, on_commit_failed,
+};
+
+/*
+ * Hands the batch's transaction to txn, which sends it now or after the
+ * one in flight.  The states it writes become the committed ones at once,
+ * so the next batch evaluates on top of them (see the header comment for
+ * why that is safe).
+ */
 static void
-commit_batch(struct consume *c)
+commit_batch(struct consume *c, int64_t start_ns)
 {
-	const char *multi[] = { "MULTI" }, *exec[] = { "EXEC" };
-	size_t nwork = state_table_nwork(c->states), i;
-	struct hset h;
-	const char **argv;
-	size_t *len;
-
-	send_strings(c, c->rc, NULL, 1, multi);
-	for (i = 0; i < c->batch.n; i++)
-		rconn_command_formatted(c->rc, NULL, NULL, c->batch.cmd[i],
-		    c->batch.len[i]);
-
-	h.argv = xreallocarray(NULL, 2 + 2 * nwork, sizeof *h.argv);
-	h.len = xreallocarray(NULL, 2 + 2 * nwork, sizeof *h.len);
-	h.owned = xcalloc(2 + 2 * nwork, sizeof *h.owned);
-	h.argv[0] = "HSET";
-	h.len[0] = 4;
-	h.argv[1] = c->key_state;
-	h.len[1] = strlen(c->key_state);
-	h.argc = 2;
-	state_table_foreach_work(c->states, hset_add, &h);
-	if (h.argc > 2)
-		rconn_command_argv(c->rc, NULL, NULL, h.argc, h.argv, h.len);
-	for (i = 0; i < (size_t)h.argc; i++)
-		free(h.owned[i]);
-	free(h.owned);
-	free(h.argv);
-	free(h.len);
-
-	argv = xreallocarray(NULL, 3 + c->nacks, sizeof *argv);
-	len = xreallocarray(NULL, 3 + c->nacks, sizeof *len);
-	argv[0] = "XACK";
-	argv[1] = c->key_positions;
-	argv[2] = c->conf.group;
-	for (i = 0; i < 3; i++)
-		len[i] = strlen(argv[i]);
-	for (i = 0; i < c->nacks; i++) {
-		argv[3 + i] = c->acks[i];
-		len[3 + i] = strlen(c->acks[i]);
-	}
-	rconn_command_argv(c->rc, NULL, NULL, (int)(3 + c->nacks), argv, len);
-	free(argv);
-	free(len);
-
 	c->batches++;
-	if (c->crash_at > 0 && c->batches == c->crash_at) {
-		/*
-		 * Test hook: die with the transaction open and everything but
-		 * EXEC delivered.  The reply to this PING ("QUEUED") proves
-		 * the server has read all the commands before it.
-		 */
-		const char *ping[] = { "PING" };
-
-		send_strings(c, c->rc, on_crash_hook, 1, ping);
-		c->busy = true;
-		return;
-	}
-	c->busy = true;
-	if (send_strings(c, c->rc, on_exec, 1, exec) == -1)
-		c->busy = false;
+	txn_commit(c->txn, &c->batch, c->states, c->acks, c->nacks, start_ns,
+	    c->crash_at > 0 && c->batches == c->crash_at);
+	state_table_commit(c->states);
+	eval_batch_clear(&c->batch);
+	c->nacks = 0;
 }
 
 /*
- * Evaluates the entries of a stream reply ([[id, [f, v, ...]], ...]).
- * Returns the number of entries.
+ * Evaluates the n entries opened in c->entries, collecting their ids
+ * (borrowed from the reply) for the XACK.  Returns the number of entries.
  */
 static size_t
-evaluate(struct consume *c, const redisReply *entries)
+evaluate(struct consume *c, size_t n)
 {
 	struct eval_ctx ctx = { c->key_alerts, c->key_errors,
-	    c->key_commands, c->states, c->fences, c->rules };
-	struct rules_field *f = NULL;
-	size_t i, j, nf, af = 0;
+	    c->key_commands, c->states, fenceload_set(c->fences), c->rules };
+	const struct rules_field *f;
+	const char *id;
+	size_t nf;
+	bool trimmed;
 
-	for (i = 0; i < entries->elements; i++) {
-		const redisReply *e = entries->element[i], *kv;
-
-		if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-		    e->element[0]->type != REDIS_REPLY_STRING)
-			continue;
-		add_ack(c, e->element[0]->str);
-		kv = e->element[1];
-		if (kv->type != REDIS_REPLY_ARRAY) {
-			/* Trimmed while pending: nothing to evaluate. */
-			c->batch.nskipped++;
-			continue;
-		}
-		if (kv->elements / 2 > af) {
-			af = kv->elements / 2;
-			f = xreallocarray(f, af, sizeof *f);
-		}
-		for (j = 0, nf = 0; j + 1 < kv->elements; j += 2) {
-			if (kv->element[j]->type != REDIS_REPLY_STRING ||
-			    kv->element[j + 1]->type != REDIS_REPLY_STRING)
-				continue;
-			f[nf].key = kv->element[j]->str;
-			f[nf].value = kv->element[j + 1]->str;
-			f[nf++].len = kv->element[j + 1]->len;
-		}
-		eval_entry(&ctx, &c->batch, e->element[0]->str, f, nf);
+	if (n > c->aacks) {
+		c->aacks = n;
+		c->acks = xreallocarray(c->acks, c->aacks, sizeof *c->acks);
 	}
-	free(f);
+	while (entries_next(c->entries, &id, &f, &nf, &trimmed)) {
+		c->acks[c->nacks++] = id;
+		if (trimmed)
+			c->batch.nskipped++;	/* nothing to evaluate */
+		else
+			eval_entry(&ctx, &c->batch, id, f, nf);
+	}
 	return c->nacks;
 }
 
@@ -512,67 +335,78 @@ static void
 on_read(struct rconn *rc, redisReply *r, void *arg)
 {
 	struct consume *c = arg;
-	const redisReply *entries = NULL;
+	int64_t start_ns = clock_mono_ns();
+	const char *cursor = NULL;
+	long got;
+	size_t n;
 
 	(void)rc;
 	if (r == NULL)
 		return;
-	c->busy = false;
+	c->reading = false;
 	if (c->phase == PH_DOWN)
 		return;
 	if (r->type == REDIS_REPLY_ERROR) {
 		fail(c, "reading positions", r);
 		return;
 	}
-	if (c->phase == PH_CLAIM) {
-		/* [next-cursor, [entries], [deleted ids]] */
-		if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-		    r->element[0]->type != REDIS_REPLY_STRING) {
-			fail(c, "XAUTOCLAIM", r);
-			return;
-		}
-		snprintf(c->cursor, sizeof c->cursor, "%s",
-		    r->element[0]->str);
-		entries = r->element[1];
-	} else if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
-		/* [[key, [entries]]] */
-		const redisReply *s = r->element[0];
-
-		if (s->type == REDIS_REPLY_ARRAY && s->elements == 2)
-			entries = s->element[1];
-	}
-
-	c->batch_start_ns = clock_mono_ns();
-	if (entries != NULL && entries->type == REDIS_REPLY_ARRAY &&
-	    evaluate(c, entries) > 0) {
-		commit_batch(c);
+	got = entries_open(c->entries, r, c->phase == PH_CLAIM, &cursor);
+	if (got == -1) {
+		fail(c, "reading positions", r);
 		return;
 	}
-	clear_batch(c);
-	/* Nothing (more) in this phase: move on. */
-	if (c->phase == PH_PENDING) {
-		c->phase = PH_CLAIM;
-		snprintf(c->cursor, sizeof c->cursor, "0-0");
-		read_next(c);
-	} else if (c->phase == PH_CLAIM && strcmp(c->cursor, "0-0") == 0) {
-		if (!c->live_once)
-			log_info("consumer %s: up to date, reading new "
-			    "positions", c->conf.consumer);
-		c->live_once = true;
-		c->phase = PH_LIVE;
-		read_next(c);
-	} else {
-		read_next(c);
+	if (cursor != NULL)
+		snprintf(c->cursor, sizeof c->cursor, "%s", cursor);
+	/* See the header comment: a read's reply never finds one waiting. */
+	assert(!txn_waiting(c->txn));
+	n = (size_t)got;
+	/*
+	 * A full batch says there is more: ask for the next one now, so
+	 * that Redis reads it while we evaluate this one.
+	 */
+	if (c->phase == PH_LIVE && n >= (size_t)c->conf.batch) {
+		read_next(c, true);
+		rconn_flush(c->rc);
 	}
+	if (n > 0 && evaluate(c, n) > 0) {
+		commit_batch(c, start_ns);
+	} else {
+		clear_batch(c);
+		/* Nothing (more) in this phase: move on. */
+		if (c->phase == PH_PENDING) {
+			c->phase = PH_CLAIM;
+			snprintf(c->cursor, sizeof c->cursor, "0-0");
+		} else if (c->phase == PH_CLAIM &&
+		    strcmp(c->cursor, "0-0") == 0) {
+			if (!c->live_once)
+				log_info("consumer %s: up to date, reading "
+				    "new positions", c->conf.consumer);
+			c->live_once = true;
+			c->phase = PH_LIVE;
+		}
+	}
+	if (!c->reading && !txn_waiting(c->txn))
+		read_next(c, false);
 }
 
+/*
+ * Sends the next read.  A prefetch goes out before the transaction of
+ * the batch in hand, so it must not BLOCK (the transaction would wait
+ * behind it) and is only for new entries; any other read follows every
+ * transaction sent.
+ */
 static void
-read_next(struct consume *c)
+read_next(struct consume *c, bool prefetch)
 {
 	char count[32], block[32], idle[32];
 	int rv;
 
-	if (c->busy || c->phase < PH_PENDING)
+	/*
+	 * Nothing is evaluated before the fences are read once: entries
+	 * re-processed against an empty set would leave every fence.
+	 */
+	if (c->reading || c->phase < PH_PENDING ||
+	    !fenceload_ready(c->fences))
 		return;
 	/*
 	 * Entries of a consumer that died after we started only become
@@ -580,6 +414,8 @@ read_next(struct consume *c)
 	 */
 	if (c->phase == PH_LIVE && clock_mono_ms() - c->last_claim_ms >=
 	    c->conf.claim_idle_ms) {
+		if (prefetch)
+			return;
 		c->phase = PH_CLAIM;
 		snprintf(c->cursor, sizeof c->cursor, "0-0");
 	}
@@ -605,10 +441,16 @@ read_next(struct consume *c)
 		    c->conf.consumer, "COUNT", count, "BLOCK", block,
 		    "STREAMS", c->key_positions, ">" };
 
-		rv = send_strings(c, c->rc, on_read, 11, argv);
+		/* Without BLOCK and its value. */
+		if (prefetch) {
+			argv[6] = "STREAMS";
+			argv[7] = c->key_positions;
+			argv[8] = ">";
+		}
+		rv = send_strings(c, c->rc, on_read, prefetch ? 9 : 11, argv);
 	}
 	if (rv == 0)
-		c->busy = true;
+		c->reading = true;
 }
 
 /* ==== Start-up on every connection ==== */
@@ -651,7 +493,7 @@ on_states(struct rconn *rc, redisReply *r, void *arg)
 	log_info("states: %zu devices loaded%s", state_table_count(c->states),
 	    bad > 0 ? " (some unreadable, see P:errors)" : "");
 	c->phase = PH_PENDING;
-	read_next(c);
+	read_next(c, false);
 }
 
 static void
@@ -679,9 +521,8 @@ on_state(struct rconn *rc, bool connected, const char *reason, void *arg)
 		log_warn("engine: redis lost (%s): uncommitted work dropped",
 		    reason);
 		c->phase = PH_DOWN;
-		c->busy = false;
-		c->fences_loading = false;
-		c->fences_again = false;
+		c->reading = false;
+		txn_drop(c->txn);
 		clear_batch(c);
 		return;
 	}
@@ -689,7 +530,6 @@ on_state(struct rconn *rc, bool connected, const char *reason, void *arg)
 	c->phase = PH_SETUP;
 	c->live_once = false;
 	send_strings(c, c->rc, on_group, 6, group);
-	load_fences(c);
 	send_strings(c, c->rc, on_states, 2, states);
 }
 
@@ -709,9 +549,9 @@ on_control(struct rconn *rc, redisReply *r, void *arg)
 	msg = r->element[2];
 	if (msg->type != REDIS_REPLY_STRING)
 		return;
-	if (strcmp(msg->str, "fences") == 0) {
+	if (strcmp(msg->str, FENCESTORE_MESSAGE) == 0) {
 		log_info("control: fences changed");
-		load_fences(c);
+		fenceload_request(c->fences);
 	} else if (strcmp(msg->str, "reload") == 0) {
 		log_info("control: reload");
 		consume_reload(c);
@@ -723,7 +563,8 @@ on_sub_state(struct rconn *rc, bool connected, const char *reason,
     void *arg)
 {
 	struct consume *c = arg;
-	const char *sub[] = { "SUBSCRIBE", c->key_control };
+	const char *sub[] = { "SUBSCRIBE",
+	    fenceload_key_control(c->fences) };
 
 	(void)reason;
 	if (connected)
@@ -735,7 +576,7 @@ on_sub_state(struct rconn *rc, bool connected, const char *reason,
 bool
 consume_ready(const struct consume *c)
 {
-	return c->phase >= PH_PENDING;
+	return c->phase >= PH_PENDING && fenceload_ready(c->fences);
 }
 
 static void
@@ -784,12 +625,8 @@ consume_new(struct event_base *base, const struct consume_conf *conf,
 	c->key_errors = xasprintf("%s:errors", p);
 	c->key_commands = xasprintf("%s:commands", p);
 	c->key_state = xasprintf("%s:state", p);
-	c->key_fences = xasprintf("%s:fences", p);
-	c->key_version = xasprintf("%s:fences:version", p);
-	c->key_control = xasprintf("%s:control", p);
 	c->states = state_table_new();
-	fence_geos_attach(&c->geos, GEOS_init_r());
-	c->fences = fence_builder_finish(fence_builder_new(&c->geos));
+	c->entries = entries_new();
 	/* Test hook (tests/e2e/test_engine.py): see commit_batch. */
 	if ((hook = getenv("GEOALARM_TEST_CRASH_BEFORE_EXEC")) != NULL)
 		c->crash_at = strtol(hook, NULL, 10);
@@ -806,13 +643,23 @@ consume_new(struct event_base *base, const struct consume_conf *conf,
 		    c->conf.rules_path, rules_device_count(c->rules),
 		    rules_rule_count(c->rules));
 	}
-	c->poll = event_new(base, -1, EV_PERSIST, on_poll, c);
-	event_add(c->poll, &(struct timeval){ POLL_MS / 1000,
-	    (POLL_MS % 1000) * 1000 });
+	if (c->m_pending != NULL) {
+		c->poll = event_new(base, -1, EV_PERSIST, on_poll, c);
+		event_add(c->poll, &(struct timeval){ PENDING_POLL_MS / 1000,
+		    (PENDING_POLL_MS % 1000) * 1000 });
+	}
+	c->fences = fenceload_new(base, c->conf.redis_url, p, &fence_hooks, c,
+	    c->m_fences, err, errlen);
+	if (c->fences == NULL)
+		goto fail;
 	c->rc = rconn_new(base, c->conf.redis_url, "redis", on_state, c, err,
 	    errlen);
 	if (c->rc == NULL)
 		goto fail;
+	/* Batches of entries are big replies of many small strings. */
+	rconn_use_arena(c->rc);
+	c->txn = txn_new(c->rc, &(struct txn_keys){ c->key_state,
+	    c->key_positions, c->conf.group }, &txn_hooks, c);
 	c->sub = rconn_new(base, c->conf.redis_url, "redis-control",
 	    on_sub_state, c, err, errlen);
 	if (c->sub == NULL)
@@ -830,15 +677,15 @@ consume_free(struct consume *c)
 		return;
 	rconn_free(c->sub);
 	rconn_free(c->rc);
+	fenceload_free(c->fences);
 	if (c->poll != NULL)
 		event_free(c->poll);
 	clear_batch(c);
 	eval_batch_free(&c->batch);
+	txn_free(c->txn);
 	free(c->acks);
+	entries_free(c->entries);
 	state_table_free(c->states);
-	fence_set_free(c->fences);
-	GEOS_finish_r(c->geos.handle);
-	free(c->fences_version);
 	rules_free(c->rules);
 	free((char *)c->conf.redis_url);
 	free((char *)c->conf.prefix);
@@ -850,8 +697,5 @@ consume_free(struct consume *c)
 	free(c->key_errors);
 	free(c->key_commands);
 	free(c->key_state);
-	free(c->key_fences);
-	free(c->key_version);
-	free(c->key_control);
 	free(c);
 }

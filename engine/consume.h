@@ -2,12 +2,13 @@
  * consume.h: the engine's loop over the positions stream.
  *
  * A consume object owns two Redis connections (commands, and SUBSCRIBE
- * on P:control), the device states, the fence set and the rules.  On every
- * (re)connection it creates the consumer group if missing, loads the
- * fences and every device state, re-processes this consumer's pending
- * entries, claims those left by dead consumers, and then reads new ones,
- * a batch at a time: evaluate (engine/eval.h), then one MULTI/EXEC with
- * the alerts, the changed states and the XACKs.
+ * on P:control), the device states, the fences (engine/fenceload.h, with
+ * a connection of its own) and the rules.  On every (re)connection it
+ * creates the consumer group if missing, loads every device state, waits
+ * until the fences have been read once, re-processes this consumer's
+ * pending entries, claims those left by dead consumers, and then reads new
+ * ones, a batch at a time: evaluate (engine/eval.h), then one MULTI/EXEC
+ * with the alerts, the changed states and the XACKs.
  */
 #ifndef GA_ENGINE_CONSUME_H
 #define GA_ENGINE_CONSUME_H

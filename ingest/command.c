@@ -131,6 +131,14 @@ check(const char *name, const char *param, size_t paramlen, int64_t *secs,
 	return d;
 }
 
+bool
+command_takes_param(const char *name)
+{
+	const struct command_def *d = find(name);
+
+	return d != NULL && d->param != PARAM_NONE;
+}
+
 int
 command_check(const char *name, const char *param, size_t paramlen,
     char *err, size_t errlen)

@@ -14,6 +14,7 @@
 #ifndef GA_INGEST_COMMAND_H
 #define GA_INGEST_COMMAND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ingest/report.h"
@@ -38,6 +39,12 @@ struct command_bytes {
  */
 int command_check(const char *name, const char *param, size_t paramlen,
     char *err, size_t errlen);
+
+/*
+ * True when the named command takes a parameter (position_periodic,
+ * custom); false for the others and for unknown names.
+ */
+bool command_takes_param(const char *name);
 
 /*
  * Writes into out the bytes that carry command `name` with `param` (NULL:

@@ -12,11 +12,10 @@
  *   HELD   claimed by us, the device went away before the bytes went out:
  *          sent when it is back here, or reported expired
  *
- * Devices are kept in a hash by id: the TCP connection ("link") that last
- * identified as the device, the last UDP peer address, and the queue.  A
- * link knows every id its connection used (a TK103 unit may show its
- * 12-character id and its IMEI), so a command for either reaches it, and
- * the TK103 address is the id of its fixed-layout frames when it sent any.
+ * The devices, how each is reached (its TCP link, its last UDP peer) and
+ * the two lists with their bounds are devtab.c's: a command embeds its
+ * devtab_item, and the table calls back here to ask whether a bound may
+ * drop a command and to drop it.
  *
  * A Redis reply callback may find its command dropped meanwhile (evicted
  * by a queue bound): such a command is unlinked and marked orphan, and the
@@ -29,6 +28,7 @@
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +36,7 @@
 
 #include "ingest/command.h"
 #include "ingest/conn.h"
+#include "ingest/devtab.h"
 #include "ingest/report.h"
 #include "ingest/session.h"
 #include "ingest/writer.h"
@@ -53,8 +54,6 @@
 #define CLAIM_WINDOW 1024
 /* A claim outlives the read-back window by this much (clock skew). */
 #define CLAIM_GRACE_MS 60000
-/* Ids one TCP connection may go by (fixed id, IMEI, a comma-layout id). */
-#define LINK_IDS 4
 #define TICK_MS 1000
 /* Devices with nothing pending and no live peer are swept this often. */
 #define SWEEP_TICKS 10
@@ -64,46 +63,9 @@
 enum dl_state { DL_CHECK, DL_WAIT, DL_CLAIM, DL_HELD };
 enum dl_goal { GOAL_DELIVER, GOAL_EXPIRE, GOAL_REFUSE };
 
-struct dl_dev;
-
-/* One TCP connection that identified as one or more devices. */
-struct dl_link {
-	struct conn *conn;
-	enum report_proto proto;
-	bool fixed;			/* addr is a fixed-layout TK103 id */
-	char addr[REPORT_ID_MAX];	/* what commands address it by */
-	int ndevs;
-	struct dl_dev *devs[LINK_IDS];
-};
-
-/* The last UDP peer of a device. */
-struct dl_udp {
-	int64_t seen_ms;		/* monotonic */
-	int fd;
-	struct sockaddr_storage sa;
-	socklen_t salen;
-	enum report_proto proto;
-	bool fixed;
-	char addr[REPORT_ID_MAX];
-	char peer[64];
-};
-
-struct dl_cmd;
-
-struct dl_dev {
-	struct dl_dev *hnext;
-	struct dl_link *tcp;		/* NULL when not connected here */
-	struct dl_udp *udp;		/* NULL until a datagram came */
-	struct dl_cmd *head, *tail;
-	size_t npending;
-	char id[REPORT_ID_MAX];
-};
-
 struct dl_cmd {
+	struct devtab_item item;	/* item.dev NULL: a refused entry */
 	struct downlink *dl;
-	struct dl_cmd *prev, *next;	/* all commands held, stream order */
-	struct dl_cmd *dprev, *dnext;	/* the device's queue */
-	struct dl_dev *dev;		/* NULL for a refused entry */
 	enum dl_state state;
 	enum dl_goal goal;
 	bool orphan;			/* unlinked; the reply callback frees */
@@ -117,16 +79,6 @@ struct dl_cmd {
 	char id[STREAM_ID_MAX];
 };
 
-/* Where a command goes now. */
-struct dl_endpoint {
-	const char *transport;
-	const char *peer;
-	enum report_proto proto;
-	const char *addr;
-	struct conn *conn;		/* TCP */
-	const struct dl_udp *udp;	/* UDP */
-};
-
 struct downlink {
 	struct event_base *base;
 	struct writer *w;
@@ -138,9 +90,6 @@ struct downlink {
 	char *claim_prefix;
 	char ingest_id[128];
 	int64_t start_ms;
-	int64_t udp_ttl_ms;
-	size_t per_device;
-	size_t pending_max;
 	char last_id[STREAM_ID_MAX];	/* of P:commands */
 	char last_result[STREAM_ID_MAX];	/* of P:command-results */
 	bool reading;
@@ -149,12 +98,7 @@ struct downlink {
 	unsigned ticks;
 	char last_error[160];
 
-	struct dl_cmd *head, *tail;
-	size_t npending;
-
-	struct dl_dev **buckets;
-	size_t nbuckets;
-	size_t ndevs;
+	struct devtab *tab;
 
 	struct metric *received, *sent, *expired, *unsupported, *elsewhere,
 	    *dropped;
@@ -176,124 +120,21 @@ log_trouble(struct downlink *dl, const char *what, const char *why)
 		log_debug("downlink: %s", line);
 }
 
-/* ---- Devices ---- */
-
-static size_t
-hash(const char *id, size_t n)
-{
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	for (; *id != '\0'; id++)
-		h = (h ^ (unsigned char)*id) * 16777619u;
-	return h & (n - 1);
-}
-
-static void
-dev_grow(struct downlink *dl)
-{
-	size_t n = dl->nbuckets * 2;
-	struct dl_dev **b = xcalloc(n, sizeof *b);
-
-	for (size_t i = 0; i < dl->nbuckets; i++) {
-		struct dl_dev *d = dl->buckets[i], *next;
-
-		for (; d != NULL; d = next) {
-			size_t k = hash(d->id, n);
-
-			next = d->hnext;
-			d->hnext = b[k];
-			b[k] = d;
-		}
-	}
-	free(dl->buckets);
-	dl->buckets = b;
-	dl->nbuckets = n;
-}
-
-/* The device record for id; created when create is set (else NULL). */
-static struct dl_dev *
-dev_get(struct downlink *dl, const char *id, bool create)
-{
-	size_t k = hash(id, dl->nbuckets);
-	struct dl_dev *d;
-
-	for (d = dl->buckets[k]; d != NULL; d = d->hnext) {
-		if (strcmp(d->id, id) == 0)
-			return d;
-	}
-	if (!create)
-		return NULL;
-	if (dl->ndevs >= 2 * dl->nbuckets) {
-		dev_grow(dl);
-		k = hash(id, dl->nbuckets);
-	}
-	d = xcalloc(1, sizeof *d);
-	snprintf(d->id, sizeof d->id, "%s", id);
-	d->hnext = dl->buckets[k];
-	dl->buckets[k] = d;
-	dl->ndevs++;
-	return d;
-}
-
-static bool
-udp_fresh(const struct downlink *dl, const struct dl_dev *d, int64_t mono)
-{
-	return d->udp != NULL && mono - d->udp->seen_ms <= dl->udp_ttl_ms;
-}
-
-/* Frees the devices nobody needs: no link, no fresh peer, no command. */
-static void
-dev_sweep(struct downlink *dl)
-{
-	int64_t mono = clock_mono_ms();
-
-	for (size_t i = 0; i < dl->nbuckets; i++) {
-		struct dl_dev **pp = &dl->buckets[i];
-
-		while (*pp != NULL) {
-			struct dl_dev *d = *pp;
-
-			if (d->tcp == NULL && d->npending == 0 &&
-			    !udp_fresh(dl, d, mono)) {
-				*pp = d->hnext;
-				free(d->udp);
-				free(d);
-				dl->ndevs--;
-			} else
-				pp = &d->hnext;
-		}
-	}
-}
-
-/* Where d can be reached from here now; false when nowhere. */
-static bool
-reachable(const struct downlink *dl, const struct dl_dev *d,
-    struct dl_endpoint *ep)
-{
-	if (d == NULL)
-		return false;
-	if (d->tcp != NULL) {
-		ep->transport = "tcp";
-		ep->peer = conn_peer(d->tcp->conn);
-		ep->proto = d->tcp->proto;
-		ep->addr = d->tcp->addr;
-		ep->conn = d->tcp->conn;
-		ep->udp = NULL;
-		return true;
-	}
-	if (udp_fresh(dl, d, clock_mono_ms())) {
-		ep->transport = "udp";
-		ep->peer = d->udp->peer;
-		ep->proto = d->udp->proto;
-		ep->addr = d->udp->addr;
-		ep->conn = NULL;
-		ep->udp = d->udp;
-		return true;
-	}
-	return false;
-}
-
 /* ---- Commands held ---- */
+
+static struct dl_cmd *
+cmd_of(const struct devtab_item *it)
+{
+	return (struct dl_cmd *)((const char *)it -
+	    offsetof(struct dl_cmd, item));
+}
+
+/* Where c's device can be reached from here now; false when nowhere. */
+static bool
+reachable(const struct dl_cmd *c, struct devtab_endpoint *ep)
+{
+	return devtab_reach(c->dl->tab, c->item.dev, clock_mono_ms(), ep);
+}
 
 static void
 cmd_free(struct dl_cmd *c)
@@ -309,43 +150,21 @@ cmd_free(struct dl_cmd *c)
 static void
 cmd_remove(struct dl_cmd *c)
 {
-	struct downlink *dl = c->dl;
-
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		dl->head = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	else
-		dl->tail = c->prev;
-	dl->npending--;
-	if (c->dev != NULL) {
-		struct dl_dev *d = c->dev;
-
-		if (c->dprev != NULL)
-			c->dprev->dnext = c->dnext;
-		else
-			d->head = c->dnext;
-		if (c->dnext != NULL)
-			c->dnext->dprev = c->dprev;
-		else
-			d->tail = c->dprev;
-		d->npending--;
-		c->dev = NULL;
-	}
+	devtab_remove(c->dl->tab, &c->item);
 	if (c->state == DL_CHECK || c->state == DL_CLAIM)
 		c->orphan = true;
 	else
 		cmd_free(c);
 }
 
-/* Drops c to make room (a queue bound); says so. */
+/* Drops a command to make room (a queue bound); says so. */
 static void
-cmd_evict(struct dl_cmd *c, const char *bound)
+cmd_evict(struct devtab_item *it, const char *bound, void *arg)
 {
+	struct dl_cmd *c = cmd_of(it);
 	char dev[4 * REPORT_ID_MAX + 1];
 
+	(void)arg;
 	escape_bytes(dev, sizeof dev, (const uint8_t *)c->device,
 	    strlen(c->device));
 	log_warn("downlink: command %s for %s dropped: %s", c->id, dev, bound);
@@ -360,59 +179,27 @@ evictable(const struct dl_cmd *c)
 	return c->state == DL_WAIT || c->state == DL_CHECK;
 }
 
+static bool
+item_evictable(const struct devtab_item *it)
+{
+	return evictable(cmd_of(it));
+}
+
 /*
  * Appends c to the lists, dropping the oldest droppable commands when a
  * bound is reached.  Returns false (c freed) when there was no room.
  */
 static bool
-cmd_add(struct downlink *dl, struct dl_cmd *c, struct dl_dev *d)
+cmd_add(struct downlink *dl, struct dl_cmd *c, struct devtab_dev *d)
 {
-	struct dl_cmd *o;
+	char why[80];
 
-	if (d != NULL && d->npending >= dl->per_device) {
-		for (o = d->head; o != NULL && !evictable(o); o = o->dnext)
-			;
-		if (o == NULL) {
-			log_warn("downlink: command %s dropped: the queue of its "
-			    "device holds only claimed commands", c->id);
-			metric_add(dl->dropped, 1);
-			cmd_free(c);
-			return false;
-		}
-		cmd_evict(o, "too many commands waiting for the device");
-	}
-	if (dl->npending >= dl->pending_max) {
-		for (o = dl->head; o != NULL && !evictable(o); o = o->next)
-			;
-		if (o == NULL) {
-			log_warn("downlink: command %s dropped: %zu commands "
-			    "held already", c->id, dl->npending);
-			metric_add(dl->dropped, 1);
-			cmd_free(c);
-			return false;
-		}
-		cmd_evict(o, "too many commands waiting");
-	}
-	c->prev = dl->tail;
-	c->next = NULL;
-	if (dl->tail != NULL)
-		dl->tail->next = c;
-	else
-		dl->head = c;
-	dl->tail = c;
-	dl->npending++;
-	c->dev = d;
-	if (d != NULL) {
-		c->dprev = d->tail;
-		c->dnext = NULL;
-		if (d->tail != NULL)
-			d->tail->dnext = c;
-		else
-			d->head = c;
-		d->tail = c;
-		d->npending++;
-	}
-	return true;
+	if (devtab_add(dl->tab, &c->item, d, why, sizeof why) == 0)
+		return true;
+	log_warn("downlink: command %s dropped: %s", c->id, why);
+	metric_add(dl->dropped, 1);
+	cmd_free(c);
+	return false;
 }
 
 /* ---- Results ---- */
@@ -420,7 +207,7 @@ cmd_add(struct downlink *dl, struct dl_cmd *c, struct dl_dev *d)
 /* Writes the outcome of c to P:command-results, logs and counts it. */
 static void
 result(struct dl_cmd *c, const char *status, const struct command_bytes *b,
-    const char *reason, const struct dl_endpoint *ep)
+    const char *reason, const struct devtab_endpoint *ep)
 {
 	struct downlink *dl = c->dl;
 	struct writer_result r = {
@@ -456,12 +243,11 @@ result(struct dl_cmd *c, const char *status, const struct command_bytes *b,
 /* ---- Delivery ---- */
 
 static bool
-send_bytes(const struct dl_endpoint *ep, const struct command_bytes *b)
+send_bytes(const struct devtab_endpoint *ep, const struct command_bytes *b)
 {
 	if (ep->conn != NULL)
 		return conn_write(ep->conn, b->buf, b->len) == 0;
-	if (sendto(ep->udp->fd, b->buf, b->len, 0,
-	    (const struct sockaddr *)&ep->udp->sa, ep->udp->salen) ==
+	if (sendto(ep->fd, b->buf, b->len, 0, ep->sa, ep->salen) ==
 	    (ssize_t)b->len)
 		return true;
 	log_warn("downlink: udp %s: %s", ep->peer, strerror(errno));
@@ -472,11 +258,11 @@ send_bytes(const struct dl_endpoint *ep, const struct command_bytes *b)
 static void
 deliver(struct dl_cmd *c)
 {
-	struct dl_endpoint ep;
+	struct devtab_endpoint ep;
 	struct command_bytes b;
 	char err[COMMAND_ERR_LEN];
 
-	if (reachable(c->dl, c->dev, &ep)) {
+	if (reachable(c, &ep)) {
 		if (command_build(ep.proto, ep.addr, c->name, c->param,
 		    c->paramlen, &b, err, sizeof err) == -1) {
 			result(c, "unsupported", NULL, err, NULL);
@@ -507,6 +293,25 @@ resume_read(struct downlink *dl)
 		read_next(dl);
 }
 
+/*
+ * The start of every reply to a claim or a check: one less in flight, an
+ * orphan freed.  Returns false when c is gone or the downlink is being
+ * freed, else true with c back in WAIT.
+ */
+static bool
+reply_begin(struct dl_cmd *c)
+{
+	c->dl->ctl_inflight--;
+	if (c->orphan) {
+		cmd_free(c);
+		return false;
+	}
+	if (c->dl->freeing)
+		return false;
+	c->state = DL_WAIT;
+	return true;
+}
+
 static void
 on_claim(struct rconn *rc, struct redisReply *reply, void *arg)
 {
@@ -514,14 +319,8 @@ on_claim(struct rconn *rc, struct redisReply *reply, void *arg)
 	struct downlink *dl = c->dl;
 
 	(void)rc;
-	dl->ctl_inflight--;
-	if (c->orphan) {
-		cmd_free(c);
+	if (!reply_begin(c))
 		return;
-	}
-	if (dl->freeing)
-		return;
-	c->state = DL_WAIT;
 	if (reply == NULL) {
 		/* Redis went away: the tick claims again once it is back. */
 	} else if (reply->type == REDIS_REPLY_ERROR) {
@@ -594,7 +393,7 @@ claim(struct dl_cmd *c, enum dl_goal goal)
 static void
 step(struct dl_cmd *c)
 {
-	struct dl_endpoint ep;
+	struct devtab_endpoint ep;
 
 	switch (c->state) {
 	case DL_WAIT:
@@ -602,7 +401,7 @@ step(struct dl_cmd *c)
 			claim(c, GOAL_REFUSE);
 		else if (clock_now_ms() >= c->expires_ms)
 			claim(c, GOAL_EXPIRE);
-		else if (reachable(c->dl, c->dev, &ep))
+		else if (reachable(c, &ep))
 			claim(c, GOAL_DELIVER);
 		break;
 	case DL_HELD:
@@ -616,24 +415,24 @@ step(struct dl_cmd *c)
 
 /* Steps every command of d, in stream order. */
 static void
-advance(struct dl_dev *d)
+advance(struct devtab_dev *d)
 {
-	struct dl_cmd *c, *next;
+	struct devtab_item *it, *next;
 
-	for (c = d->head; c != NULL; c = next) {
-		next = c->dnext;
-		step(c);
+	for (it = devtab_dev_first(d); it != NULL; it = next) {
+		next = it->dnext;
+		step(cmd_of(it));
 	}
 }
 
 static void
 advance_all(struct downlink *dl)
 {
-	struct dl_cmd *c, *next;
+	struct devtab_item *it, *next;
 
-	for (c = dl->head; c != NULL; c = next) {
-		next = c->next;
-		step(c);
+	for (it = devtab_first(dl->tab); it != NULL; it = next) {
+		next = it->next;
+		step(cmd_of(it));
 	}
 }
 
@@ -646,14 +445,8 @@ on_check(struct rconn *rc, struct redisReply *reply, void *arg)
 	struct downlink *dl = c->dl;
 
 	(void)rc;
-	dl->ctl_inflight--;
-	if (c->orphan) {
-		cmd_free(c);
+	if (!reply_begin(c))
 		return;
-	}
-	if (dl->freeing)
-		return;
-	c->state = DL_WAIT;
 	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER &&
 	    reply->integer > 0) {
 		log_debug("downlink: %s: resolved before this process started",
@@ -701,7 +494,7 @@ entry(struct downlink *dl, const struct redisReply *id,
 {
 	const struct redisReply *dev, *name, *param, *ttl;
 	struct dl_cmd *c;
-	struct dl_dev *d = NULL;
+	struct devtab_dev *d = NULL;
 	char why[COMMAND_ERR_LEN];
 	int64_t secs = DOWNLINK_TTL_DEFAULT;
 
@@ -751,7 +544,7 @@ entry(struct downlink *dl, const struct redisReply *id,
 		c->goal = GOAL_REFUSE;
 		c->reason = xstrdup(why);
 	} else
-		d = dev_get(dl, c->device, true);
+		d = devtab_get(dl->tab, c->device, true);
 	if (!cmd_add(dl, c, d))
 		return;
 	/* Read back from before this process: maybe resolved already. */
@@ -783,7 +576,8 @@ result_seen(struct downlink *dl, const struct redisReply *id,
     const struct redisReply *fields)
 {
 	const struct redisReply *dev, *cid;
-	struct dl_dev *d;
+	struct devtab_dev *d;
+	struct devtab_item *it;
 
 	if (id->type != REDIS_REPLY_STRING || id->len >= STREAM_ID_MAX)
 		return;
@@ -791,9 +585,11 @@ result_seen(struct downlink *dl, const struct redisReply *id,
 	if (fields == NULL || fields->type != REDIS_REPLY_ARRAY ||
 	    (dev = field(fields, "device")) == NULL ||
 	    (cid = field(fields, "id")) == NULL ||
-	    (d = dev_get(dl, dev->str, false)) == NULL)
+	    (d = devtab_get(dl->tab, dev->str, false)) == NULL)
 		return;
-	for (struct dl_cmd *c = d->head; c != NULL; c = c->dnext) {
+	for (it = devtab_dev_first(d); it != NULL; it = it->dnext) {
+		struct dl_cmd *c = cmd_of(it);
+
 		if (strcmp(c->id, cid->str) != 0)
 			continue;
 		/* CLAIM: the claim's reply says lost; HELD cannot be. */
@@ -902,7 +698,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	advance_all(dl);
 	read_next(dl);
 	if (++dl->ticks % SWEEP_TICKS == 0)
-		dev_sweep(dl);
+		devtab_sweep(dl->tab, clock_mono_ms());
 }
 
 /* ---- Frames from the devices ---- */
@@ -972,16 +768,6 @@ frame_imei(const struct session_frame *f, struct frame_ids *ids, char *buf)
 	ids->id[1] = buf;
 }
 
-/* The address a peer is commanded by, from what its frames showed. */
-static void
-set_addr(char *addr, bool *fixed, const struct frame_ids *ids)
-{
-	if (ids->fixed || !*fixed)
-		snprintf(addr, REPORT_ID_MAX, "%s", ids->id[0]);
-	if (ids->fixed)
-		*fixed = true;
-}
-
 static enum report_proto
 proto_of(const struct session_frame *f)
 {
@@ -989,59 +775,27 @@ proto_of(const struct session_frame *f)
 	    REPORT_PROTO_GPS103;
 }
 
-static void
-link_drop_dev(struct dl_link *l, struct dl_dev *d)
-{
-	for (int i = 0; i < l->ndevs; i++) {
-		if (l->devs[i] == d) {
-			memmove(&l->devs[i], &l->devs[i + 1],
-			    (size_t)(l->ndevs - i - 1) * sizeof l->devs[0]);
-			l->ndevs--;
-			return;
-		}
-	}
-}
-
-/* Makes l the way to reach d. */
-static void
-link_attach(struct dl_link *l, struct dl_dev *d)
-{
-	if (d->tcp == l)
-		return;
-	if (d->tcp != NULL)
-		link_drop_dev(d->tcp, d);
-	if (l->ndevs == LINK_IDS) {
-		if (l->devs[0]->tcp == l)
-			l->devs[0]->tcp = NULL;
-		link_drop_dev(l, l->devs[0]);
-	}
-	l->devs[l->ndevs++] = d;
-	d->tcp = l;
-}
-
 void
 downlink_tcp_frame(struct downlink *dl, struct conn *c,
     const struct session_frame *f)
 {
 	struct frame_ids ids;
-	struct dl_link *l;
+	struct devtab_link *l;
 	char imei[REPORT_ID_MAX];
 
 	if (!frame_ids(f, &ids))
 		return;
 	frame_imei(f, &ids, imei);
 	if ((l = conn_udata(c)) == NULL) {
-		l = xcalloc(1, sizeof *l);
-		l->conn = c;
+		l = devtab_link_new(c, conn_peer(c));
 		conn_set_udata(c, l);
 	}
-	l->proto = proto_of(f);
-	set_addr(l->addr, &l->fixed, &ids);
+	devtab_link_seen(l, proto_of(f), ids.id[0], ids.fixed);
 	for (int i = 0; i < ids.n; i++) {
-		struct dl_dev *d = dev_get(dl, ids.id[i], true);
+		struct devtab_dev *d = devtab_get(dl->tab, ids.id[i], true);
 
-		link_attach(l, d);
-		if (d->head != NULL)
+		devtab_link_attach(l, d);
+		if (devtab_dev_first(d) != NULL)
 			advance(d);
 	}
 }
@@ -1049,17 +803,13 @@ downlink_tcp_frame(struct downlink *dl, struct conn *c,
 void
 downlink_tcp_closed(struct downlink *dl, struct conn *c)
 {
-	struct dl_link *l = conn_udata(c);
+	struct devtab_link *l = conn_udata(c);
 
 	(void)dl;
 	if (l == NULL)
 		return;
-	for (int i = 0; i < l->ndevs; i++) {
-		if (l->devs[i]->tcp == l)
-			l->devs[i]->tcp = NULL;
-	}
 	conn_set_udata(c, NULL);
-	free(l);
+	devtab_link_free(l);
 }
 
 void
@@ -1073,20 +823,11 @@ downlink_udp_frame(struct downlink *dl, int fd, const struct sockaddr *from,
 		return;
 	frame_imei(f, &ids, imei);
 	for (int i = 0; i < ids.n; i++) {
-		struct dl_dev *d = dev_get(dl, ids.id[i], true);
-		struct dl_udp *u;
+		struct devtab_dev *d = devtab_get(dl->tab, ids.id[i], true);
 
-		if (d->udp == NULL)
-			d->udp = xcalloc(1, sizeof *d->udp);
-		u = d->udp;
-		u->seen_ms = clock_mono_ms();
-		u->fd = fd;
-		memcpy(&u->sa, from, fromlen);
-		u->salen = fromlen;
-		u->proto = proto_of(f);
-		set_addr(u->addr, &u->fixed, &ids);
-		snprintf(u->peer, sizeof u->peer, "%s", peer);
-		if (d->head != NULL)
+		devtab_udp_seen(d, clock_mono_ms(), fd, from, fromlen,
+		    proto_of(f), ids.id[0], ids.fixed, peer);
+		if (devtab_dev_first(d) != NULL)
 			advance(d);
 	}
 }
@@ -1096,7 +837,7 @@ downlink_udp_frame(struct downlink *dl, int fd, const struct sockaddr *from,
 static double
 m_pending(void *arg)
 {
-	return (double)((struct downlink *)arg)->npending;
+	return (double)devtab_pending(((struct downlink *)arg)->tab);
 }
 
 static void
@@ -1128,6 +869,14 @@ downlink_new(struct event_base *base, const struct downlink_opts *o,
 {
 	struct downlink *dl = xcalloc(1, sizeof *dl);
 	struct timeval tv = { TICK_MS / 1000, (TICK_MS % 1000) * 1000 };
+	struct devtab_opts to = {
+		.per_device = o->per_device > 0 ? o->per_device :
+		    DOWNLINK_PER_DEVICE,
+		.pending_max = o->pending_max > 0 ? o->pending_max :
+		    DOWNLINK_PENDING_MAX,
+		.udp_ttl_ms = (int64_t)o->udp_peer_ttl * 1000,
+		.evictable = item_evictable, .evict = cmd_evict, .arg = dl,
+	};
 	char host[64];
 
 	dl->base = base;
@@ -1135,12 +884,7 @@ downlink_new(struct event_base *base, const struct downlink_opts *o,
 	dl->stream_key = xasprintf("%s:commands", o->prefix);
 	dl->results_key = xasprintf("%s:command-results", o->prefix);
 	dl->claim_prefix = xasprintf("%s:command:", o->prefix);
-	dl->udp_ttl_ms = (int64_t)o->udp_peer_ttl * 1000;
-	dl->per_device = o->per_device > 0 ? o->per_device : DOWNLINK_PER_DEVICE;
-	dl->pending_max = o->pending_max > 0 ? o->pending_max :
-	    DOWNLINK_PENDING_MAX;
-	dl->nbuckets = 1024;
-	dl->buckets = xcalloc(dl->nbuckets, sizeof *dl->buckets);
+	dl->tab = devtab_new(&to);
 	dl->start_ms = clock_now_ms();
 	if (gethostname(host, sizeof host) == -1)
 		snprintf(host, sizeof host, "ingest");
@@ -1183,22 +927,17 @@ downlink_free(struct downlink *dl)
 	rconn_free(dl->ctl);
 	if (dl->tick != NULL)
 		event_free(dl->tick);
-	while (dl->head != NULL) {
-		struct dl_cmd *c = dl->head;
+	if (dl->tab != NULL) {
+		struct devtab_item *it;
 
-		c->state = DL_WAIT;
-		cmd_remove(c);
-	}
-	for (size_t i = 0; i < dl->nbuckets; i++) {
-		struct dl_dev *d, *next;
+		while ((it = devtab_first(dl->tab)) != NULL) {
+			struct dl_cmd *c = cmd_of(it);
 
-		for (d = dl->buckets[i]; d != NULL; d = next) {
-			next = d->hnext;
-			free(d->udp);
-			free(d);
+			c->state = DL_WAIT;
+			cmd_remove(c);
 		}
+		devtab_free(dl->tab);
 	}
-	free(dl->buckets);
 	free(dl->stream_key);
 	free(dl->results_key);
 	free(dl->claim_prefix);
@@ -1214,5 +953,5 @@ downlink_ingest_id(const struct downlink *dl)
 size_t
 downlink_pending(const struct downlink *dl)
 {
-	return dl->npending;
+	return devtab_pending(dl->tab);
 }

@@ -127,7 +127,12 @@ static int
 send_cmds(void *arg, const char *cmds, const size_t *lens, int n)
 {
 	struct ingest *ing = arg;
+	size_t total = 0;
 
+	for (int i = 0; i < n; i++)
+		total += lens[i];
+	/* hiredis's buffer grown once for the run, not step by step. */
+	rconn_reserve(ing->rc, total);
 	return rconn_command_formatted_n(ing->rc, on_reply, ing, cmds, lens, n);
 }
 
@@ -322,6 +327,8 @@ run(struct ingest *ing)
 		log_error("--redis: %s", err);
 		goto out;
 	}
+	/* A reply object per XADD was a malloc and a free each. */
+	rconn_use_arena(ing->rc);
 	rconn_set_reply_timeout(ing->rc, (int)ing->o.redis_timeout * 1000);
 	dlo.redis = ing->common.redis;
 	dlo.prefix = ing->common.prefix;

@@ -4,9 +4,10 @@
  * One message in, one report out.  The message is split into id, command
  * code and body by the rule of section 2.2; the command code (never a
  * substring search) then picks the body parser: the fixed-width GPS block
- * of 2.3, the comma-separated GPS fields of the ZC/DW firmware, cell and
- * WiFi lists, the ZC20 battery report, the ZC03 text reply and VIN; the
- * two battery-management layouts of 2.5.1 and 2.5.2 are tk103_bms.c's.
+ * of 2.3, the comma-separated GPS fields of the ZC/DW firmware, the ZC20
+ * battery report, the ZC03 text reply and VIN.  The cell and WiFi lists
+ * are tk103_cells.c's, the two battery-management layouts of 2.5.1 and
+ * 2.5.2 tk103_bms.c's.
  *
  * Every field is read with an explicit end pointer by the parsers of
  * parse.h: nothing here reads past len, allocates, or calls sscanf or
@@ -21,6 +22,8 @@
 
 #include "ingest/parse.h"
 #include "ingest/tk103_bms.h"
+#include "ingest/tk103_cells.h"
+#include "ingest/tk103_fields.h"
 #include "lib/clock.h"
 
 /* One message split by the rule of section 2.2. */
@@ -112,70 +115,6 @@ num_exact(const char *p, const char *end, double *v)
 	return p + n == end;
 }
 
-/* ---- Comma-separated fields ---- */
-
-struct fields {
-	const char *p, *end;
-	bool done;
-};
-
-static void
-fields_init(struct fields *c, const char *p, const char *end)
-{
-	c->p = p;
-	c->end = end;
-	c->done = false;
-}
-
-/* Yields the next field; "a," yields "a" then "".  False when exhausted. */
-static bool
-field_next(struct fields *c, const char **f, const char **fend)
-{
-	const char *q;
-
-	if (c->done)
-		return false;
-	q = memchr(c->p, ',', (size_t)(c->end - c->p));
-	*f = c->p;
-	if (q == NULL) {
-		*fend = c->end;
-		c->p = c->end;
-		c->done = true;
-	} else {
-		*fend = q;
-		c->p = q + 1;
-	}
-	return true;
-}
-
-/* The next field as an unsigned decimal that fills it exactly. */
-static bool
-field_uint(struct fields *c, uint64_t *v)
-{
-	const char *f, *fe;
-
-	return field_next(c, &f, &fe) && parse_uint_all(f, fe, v);
-}
-
-/* The next field as "ddmmyy" followed by a field "hhmmss". */
-static bool
-field_date_time(struct fields *c, int64_t *ms)
-{
-	const char *f, *fe, *t, *te;
-	int dd, mo, yy, hh, mi, ss;
-
-	if (!field_next(c, &f, &fe) || fe - f != 6 ||
-	    !parse_digits(f, fe, 2, &dd) || !parse_digits(f + 2, fe, 2, &mo) ||
-	    !parse_digits(f + 4, fe, 2, &yy))
-		return false;
-	if (!field_next(c, &t, &te) || te - t != 6 ||
-	    !parse_digits(t, te, 2, &hh) || !parse_digits(t + 2, te, 2, &mi) ||
-	    !parse_digits(t + 4, te, 2, &ss))
-		return false;
-	*ms = clock_timegm(2000 + yy, mo, dd, hh, mi, ss);
-	return true;
-}
-
 /* ---- Building the report ---- */
 
 /* Status characters (section 2.4); positions 3 to 8 are best-effort. */
@@ -237,84 +176,6 @@ apply_fix(struct report *r, const struct fix *f)
 		add_status(r, f->status);
 	if (f->has_odometer)
 		report_add_int(r, "odometer", (int64_t)f->odometer);
-}
-
-/*
- * A string attribute composed in a local buffer, then copied into the
- * report arena.  Entries that do not fit are left out whole.
- */
-struct sbuf {
-	char buf[REPORT_ARENA];
-	size_t len;
-	size_t mark;
-	bool full;
-};
-
-static void
-sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->full || sizeof b->buf - b->len < n) {
-		b->full = true;
-		return;
-	}
-	memcpy(b->buf + b->len, s, n);
-	b->len += n;
-}
-
-static void
-sb_int(struct sbuf *b, int64_t v)
-{
-	char tmp[24];
-	size_t n = 0;
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-	do {
-		tmp[sizeof tmp - 1 - n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u > 0);
-	if (v < 0)
-		tmp[sizeof tmp - 1 - n++] = '-';
-	sb_put(b, tmp + sizeof tmp - n, n);
-}
-
-/* Starts a list entry (';' between entries); sb_end_entry keeps it. */
-static void
-sb_begin_entry(struct sbuf *b)
-{
-	b->mark = b->len;
-	if (b->len > 0)
-		sb_put(b, ";", 1);
-}
-
-/* Returns false when the entry did not fit and was rolled back. */
-static bool
-sb_end_entry(struct sbuf *b)
-{
-	if (!b->full)
-		return true;
-	b->len = b->mark;
-	return false;
-}
-
-static bool
-sb_cell(struct sbuf *b, uint64_t mcc, uint64_t mnc, uint64_t lac, uint64_t cid)
-{
-	sb_begin_entry(b);
-	sb_int(b, (int64_t)mcc);
-	sb_put(b, ",", 1);
-	sb_int(b, (int64_t)mnc);
-	sb_put(b, ",", 1);
-	sb_int(b, (int64_t)lac);
-	sb_put(b, ",", 1);
-	sb_int(b, (int64_t)cid);
-	return sb_end_entry(b);
-}
-
-static void
-sb_attr(struct sbuf *b, struct report *r, const char *key)
-{
-	if (b->len > 0)
-		report_add_strcpy(r, key, b->buf, b->len);
 }
 
 /* ---- Event codes (section 4) ---- */
@@ -483,12 +344,12 @@ fixed_parse(const char *s, const char *end, struct fix *f, const char **arg_end)
 
 /* A coordinate field, hemisphere glued ("4807.0380N") or in its own field. */
 static bool
-coord_field(struct fields *c, char pos, char neg, double *v)
+coord_field(struct tk103_fields *c, char pos, char neg, double *v)
 {
 	const char *f, *fe, *h, *he;
 	size_t n;
 
-	if (!field_next(c, &f, &fe))
+	if (!tk103_fields_next(c, &f, &fe))
 		return false;
 	f = skip_spaces(f, fe);
 	if ((n = parse_ddmm(f, fe, v)) == 0)
@@ -496,7 +357,7 @@ coord_field(struct fields *c, char pos, char neg, double *v)
 	if (f + n + 1 == fe && (f[n] == pos || f[n] == neg)) {
 		h = f + n;
 	} else if (f + n == fe) {
-		if (!field_next(c, &h, &he) || he - h != 1 ||
+		if (!tk103_fields_next(c, &h, &he) || he - h != 1 ||
 		    (*h != pos && *h != neg))
 			return false;
 	} else {
@@ -512,16 +373,16 @@ coord_field(struct fields *c, char pos, char neg, double *v)
  * left on the fields after the course.  Returns NULL or the reason.
  */
 static const char *
-comma_parse(struct fields *c, struct fix *f)
+comma_parse(struct tk103_fields *c, struct fix *f)
 {
 	const char *v, *ve, *s, *se;
 	int dd, mo, yy, hh, mi, ss;
 
-	if (!field_next(c, &s, &se) || se - s != 6 ||
+	if (!tk103_fields_next(c, &s, &se) || se - s != 6 ||
 	    !parse_digits(s, se, 2, &dd) || !parse_digits(s + 2, se, 2, &mo) ||
 	    !parse_digits(s + 4, se, 2, &yy))
 		return c->done ? TRUNCATED : "bad date";
-	if (!field_next(c, &v, &ve))
+	if (!tk103_fields_next(c, &v, &ve))
 		return TRUNCATED;
 	if (ve - v != 1 || (*v != 'A' && *v != 'V'))
 		return "bad validity";
@@ -530,18 +391,18 @@ comma_parse(struct fields *c, struct fix *f)
 		return c->done ? TRUNCATED : "bad latitude";
 	if (!coord_field(c, 'E', 'W', &f->lon))
 		return c->done ? TRUNCATED : "bad longitude";
-	if (!field_next(c, &s, &se))
+	if (!tk103_fields_next(c, &s, &se))
 		return TRUNCATED;
 	if (!num_exact(s, se, &f->speed))
 		return "bad speed";
 	/* hhmmss, possibly with a fraction of a second that is dropped. */
-	if (!field_next(c, &s, &se))
+	if (!tk103_fields_next(c, &s, &se))
 		return TRUNCATED;
 	if (!parse_digits(s, se, 2, &hh) || !parse_digits(s + 2, se, 2, &mi) ||
 	    !parse_digits(s + 4, se, 2, &ss) || (se - s > 6 && s[6] != '.'))
 		return "bad time";
 	f->time_ms = clock_timegm(2000 + yy, mo, dd, hh, mi, ss);
-	if (!field_next(c, &s, &se))
+	if (!tk103_fields_next(c, &s, &se))
 		return TRUNCATED;
 	if (!num_exact(s, se, &f->course))
 		return "bad course";
@@ -556,17 +417,17 @@ comma_parse(struct fields *c, struct fix *f)
  * satellite count ("520.0,9").  Anything else is left alone.
  */
 static void
-comma_tail(struct fields *c, struct report *r, struct fix *f)
+comma_tail(struct tk103_fields *c, struct report *r, struct fix *f)
 {
 	const char *a, *ae, *b = NULL, *be = NULL;
 	double alt;
 	uint64_t sat;
 
-	if (!field_next(c, &a, &ae)) {
+	if (!tk103_fields_next(c, &a, &ae)) {
 		apply_fix(r, f);
 		return;
 	}
-	if (!field_next(c, &b, &be))
+	if (!tk103_fields_next(c, &b, &be))
 		b = be = NULL;
 	if (ae - a == 8 && parse_hex_all(a, ae, &(uint64_t){0}) &&
 	    b != NULL && be - b >= 2 && *b == 'L' &&
@@ -591,12 +452,12 @@ static const char *
 decode_gps(const struct msg *m, struct report *r)
 {
 	const char *why, *arg_end, *a;
-	struct fields c;
+	struct tk103_fields c;
 	struct fix f;
 
 	if (m->comma && !cmd_is(m, "BO01") && !cmd_is(m, "BQ81") &&
 	    !cmd_is(m, "BP02")) {
-		fields_init(&c, m->body, m->end);
+		tk103_fields_init(&c, m->body, m->end);
 		if ((why = comma_parse(&c, &f)) != NULL)
 			return why;
 		comma_tail(&c, r, &f);
@@ -654,10 +515,10 @@ static const char *
 decode_event(const struct msg *m, struct report *r)
 {
 	const char *why;
-	struct fields c;
+	struct tk103_fields c;
 	struct fix f;
 
-	fields_init(&c, m->body, m->end);
+	tk103_fields_init(&c, m->body, m->end);
 	if ((why = comma_parse(&c, &f)) != NULL)
 		return why;
 	add_event(r, m->cmd);
@@ -665,81 +526,21 @@ decode_event(const struct msg *m, struct report *r)
 	return NULL;
 }
 
-/* "{mcc,mnc,lac,cid}" groups (decimal) separated by LF, then ",NNNNNNNN". */
+/* BZ00 and BP05 cell groups; BP05 carries the IMEI in front of them. */
 static const char *
 decode_brace_cells(const struct msg *m, struct report *r)
 {
-	const char *p = m->body, *end = m->end, *close;
-	struct sbuf b;
-	int ncells = 0;
+	const char *p = m->body;
 
-	b.len = 0;
-	b.full = false;
-	/* BP05 carries the IMEI in front of the cells. */
 	if (cmd_is(m, "BP05")) {
-		const char *q = p;
 		uint64_t imei;
-		size_t n = parse_uint(q, end, &imei);
+		size_t n = parse_uint(p, m->end, &imei);
 
 		if (n > 0)
-			report_add_str(r, "imei", q, n);
+			report_add_str(r, "imei", p, n);
 		p += n;
 	}
-	for (;;) {
-		struct fields c;
-		uint64_t mcc, mnc, lac, cid;
-
-		while (p < end && (*p == ',' || *p == '\n' || *p == '\r' ||
-		    *p == ' '))
-			p++;
-		if (p == end || *p != '{')
-			break;
-		if ((close = memchr(p, '}', (size_t)(end - p))) == NULL)
-			return "unterminated cell";
-		fields_init(&c, p + 1, close);
-		if (!field_uint(&c, &mcc) || !field_uint(&c, &mnc) ||
-		    !field_uint(&c, &lac) || !field_uint(&c, &cid) || !c.done)
-			return "bad cell";
-		sb_cell(&b, mcc, mnc, lac, cid);
-		ncells++;
-		p = close + 1;
-	}
-	if (ncells == 0)
-		return "no cell";
-	/*
-	 * The trailing ",NNNNNNNN" is left out: Traccar reads it as a hex
-	 * odometer, but it looks like the status word of the flat BZ00 and
-	 * no value seen makes sense as a distance.
-	 */
-	sb_attr(&b, r, "cells");
-	return NULL;
-}
-
-/* ",mcc,mnc,LAC,CID[,...]", LAC and CID in hex; the first pair only. */
-static const char *
-decode_bz00_flat(const struct msg *m, struct report *r)
-{
-	const char *p = m->body, *f, *fe;
-	uint64_t mcc, mnc, lac, cid;
-	struct fields c;
-	struct sbuf b;
-
-	if (p < m->end && *p == ',')
-		p++;
-	fields_init(&c, p, m->end);
-	if (!field_uint(&c, &mcc) || !field_uint(&c, &mnc))
-		return "bad cell";
-	if (!field_next(&c, &f, &fe) || fe - f > 8 ||
-	    !parse_hex_all(f, fe, &lac))
-		return "bad cell";
-	if (!field_next(&c, &f, &fe) || fe - f > 8 ||
-	    !parse_hex_all(f, fe, &cid))
-		return "bad cell";
-	b.len = 0;
-	b.full = false;
-	sb_cell(&b, mcc, mnc, lac, cid);
-	sb_attr(&b, r, "cells");
-	return NULL;
+	return tk103_cells_braces(p, m->end, r);
 }
 
 /* The 17-character VIN right after the command. */
@@ -767,14 +568,16 @@ decode_zc20(const struct msg *m, struct report *r)
 {
 	static const int levels[7] = { -1, -1, 10, 20, 50, 80, 100 };
 	uint64_t level, battery, power, installed;
-	struct fields c;
+	struct tk103_fields c;
 	int64_t t;
 
-	fields_init(&c, m->body, m->end);
-	if (!field_date_time(&c, &t))
+	tk103_fields_init(&c, m->body, m->end);
+	if (!tk103_fields_date_time(&c, &t))
 		return "bad date or time";
-	if (!field_uint(&c, &level) || !field_uint(&c, &battery) ||
-	    !field_uint(&c, &power) || !field_uint(&c, &installed))
+	if (!tk103_fields_uint(&c, &level) ||
+	    !tk103_fields_uint(&c, &battery) ||
+	    !tk103_fields_uint(&c, &power) ||
+	    !tk103_fields_uint(&c, &installed))
 		return "bad battery fields";
 	r->has_time = true;
 	r->time_ms = t;
@@ -794,11 +597,11 @@ static const char *
 decode_zc03(const struct msg *m, struct report *r)
 {
 	const char *p, *q;
-	struct fields c;
+	struct tk103_fields c;
 	int64_t t;
 
-	fields_init(&c, m->body, m->end);
-	if (!field_date_time(&c, &t))
+	tk103_fields_init(&c, m->body, m->end);
+	if (!tk103_fields_date_time(&c, &t))
 		return "bad date or time";
 	if (c.done)
 		return "missing text";
@@ -820,56 +623,19 @@ decode_zc03(const struct msg *m, struct report *r)
 	return NULL;
 }
 
-/* "mcc,mnc,lac,cid,nWifi,[mac*rssi*channel,]...,ddmmyy,hhmmss" */
+/* DW5x: a cell and WiFi list, the time and the event of its code. */
 static const char *
 decode_dw5(const struct msg *m, struct report *r)
 {
-	uint64_t mcc, mnc, lac, cid, nwifi;
-	struct sbuf cells, wifi;
-	struct fields c;
-	int64_t t;
+	struct tk103_cells_dw5 d;
+	const char *why;
 
-	fields_init(&c, m->body, m->end);
-	if (!field_uint(&c, &mcc) || !field_uint(&c, &mnc) ||
-	    !field_uint(&c, &lac) || !field_uint(&c, &cid))
-		return "bad cell";
-	if (!field_uint(&c, &nwifi))
-		return "bad WiFi count";
-	wifi.len = 0;
-	wifi.full = false;
-	for (uint64_t i = 0; i < nwifi; i++) {
-		const char *f, *fe, *s1, *s2;
-		int64_t rssi;
-		uint64_t ch;
-
-		if (!field_next(&c, &f, &fe))
-			return "truncated WiFi list";
-		s1 = memchr(f, '*', (size_t)(fe - f));
-		s2 = s1 == NULL ? NULL : memchr(s1 + 1, '*', (size_t)(fe - s1 - 1));
-		if (s1 == NULL || s2 == NULL || s1 == f ||
-		    !parse_int_all(s1 + 1, s2, &rssi) ||
-		    !parse_uint_all(s2 + 1, fe, &ch))
-			return "bad WiFi entry";
-		if (memchr(f, ';', (size_t)(s1 - f)) != NULL)
-			return "bad WiFi entry";
-		sb_begin_entry(&wifi);
-		sb_put(&wifi, f, (size_t)(s1 - f));
-		sb_put(&wifi, ",", 1);
-		sb_int(&wifi, rssi);
-		sb_put(&wifi, ",", 1);
-		sb_int(&wifi, (int64_t)ch);
-		sb_end_entry(&wifi);
-	}
-	if (!field_date_time(&c, &t))
-		return "bad date or time";
+	if ((why = tk103_cells_dw5(m->body, m->end, &d)) != NULL)
+		return why;
 	r->has_time = true;
-	r->time_ms = t;
+	r->time_ms = d.time_ms;
 	add_event(r, m->cmd);
-	cells.len = 0;
-	cells.full = false;
-	sb_cell(&cells, mcc, mnc, lac, cid);
-	sb_attr(&cells, r, "cells");
-	sb_attr(&wifi, r, "wifi");
+	tk103_cells_dw5_apply(&d, r);
 	return NULL;
 }
 
@@ -975,7 +741,7 @@ tk103_decode(const uint8_t *frame, size_t len, int64_t recv_ms,
 	    memchr(m.body, '{', (size_t)(m.end - m.body)) != NULL)
 		why = decode_brace_cells(&m, r);
 	else if (cmd_is(&m, "BZ00"))
-		why = decode_bz00_flat(&m, r);
+		why = tk103_cells_bz00(m.body, m.end, r);
 	else if (cmd_is(&m, "BV00"))
 		why = decode_bv00(&m, r);
 	else if (cmd_is(&m, "BS50"))

@@ -15,7 +15,9 @@
 #include <hiredis/adapters/libevent.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <hiredis/sds.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,6 +26,7 @@
 #include "lib/clock.h"
 #include "lib/conf.h"
 #include "lib/log.h"
+#include "lib/replyarena.h"
 #include "lib/xmalloc.h"
 
 /* Backoff bounds: fast enough to notice a restarted Redis at once, slow
@@ -78,6 +81,8 @@ struct rconn {
 	int backoff_ms;
 	size_t pending;
 	struct rconn_call *subs;
+	struct rconn_call nocb;		/* shared by commands without callback */
+	struct replyarena *arena;	/* NULL: hiredis's own reply objects */
 	char last_error[128];		/* to log a repeated failure once */
 	char reset_reason[128];		/* why we dropped the connection */
 };
@@ -153,7 +158,7 @@ on_reply(redisAsyncContext *ac, void *r, void *privdata)
 	rc->replies++;
 	if (call->cb != NULL)
 		call->cb(rc, r, call->arg);
-	if (--call->refs == 0)
+	if (call != &rc->nocb && --call->refs == 0)
 		free(call);
 }
 
@@ -235,21 +240,42 @@ on_setup(struct rconn *rc, struct redisReply *reply, void *arg)
 	}
 }
 
+static bool
+is_subscribe(int argc, const char **argv, const size_t *argvlen)
+{
+	return argc > 0 && (strncasecmp(argv[0], "subscribe", argvlen[0]) ==
+	    0 || strncasecmp(argv[0], "psubscribe", argvlen[0]) == 0) &&
+	    (argvlen[0] == 9 || argvlen[0] == 10);
+}
+
 static int
 send_call(struct rconn *rc, rconn_reply_cb *cb, void *arg, int argc,
     const char **argv, const size_t *argvlen, const char *cmd, size_t len)
 {
-	struct rconn_call *call = xcalloc(1, sizeof *call);
+	struct rconn_call *call;
 	int r;
 
+	/* Most commands of a batch want no reply: no allocation for them. */
+	if (cb == NULL && (argv == NULL || !is_subscribe(argc, argv,
+	    argvlen))) {
+		r = argv != NULL ?
+		    redisAsyncCommandArgv(rc->ac, on_reply, &rc->nocb, argc,
+		    argv, argvlen) :
+		    redisAsyncFormattedCommand(rc->ac, on_reply, &rc->nocb,
+		    cmd, len);
+		if (r != REDIS_OK)
+			return -1;
+		if (rc->pending++ == 0)
+			rc->last_reply_ms = clock_mono_ms();
+		return 0;
+	}
+	call = xcalloc(1, sizeof *call);
 	call->rc = rc;
 	call->cb = cb;
 	call->arg = arg;
 	call->refs = 1;
 	if (argv != NULL)
-		call->sub = argc > 0 && (strncasecmp(argv[0], "subscribe",
-		    argvlen[0]) == 0 || strncasecmp(argv[0], "psubscribe",
-		    argvlen[0]) == 0) && (argvlen[0] == 9 || argvlen[0] == 10);
+		call->sub = is_subscribe(argc, argv, argvlen);
 	if (argv != NULL)
 		r = redisAsyncCommandArgv(rc->ac, on_reply, call, argc, argv, argvlen);
 	else
@@ -387,6 +413,8 @@ rc_connect(struct rconn *rc)
 	}
 	ac->data = rc;
 	rc->ac = ac;
+	if (rc->arena != NULL)
+		replyarena_attach(rc->arena, ac->c.reader);
 	rc->state = RC_CONNECTING;
 	redisLibeventAttach(ac, rc->base);
 	redisAsyncSetConnectCallback(ac, on_connect);
@@ -411,6 +439,7 @@ rconn_new(struct event_base *base, const char *url, const char *name,
 	rc->state_cb = state_cb;
 	rc->arg = arg;
 	rc->backoff_ms = BACKOFF_MIN_MS;
+	rc->nocb.rc = rc;
 	rc->timer = evtimer_new(base, on_timer, rc);
 	rc->watchdog = evtimer_new(base, on_watchdog, rc);
 	rc_connect(rc);
@@ -432,7 +461,52 @@ rconn_free(struct rconn *rc)
 	event_free(rc->watchdog);
 	if (rc->stall != NULL)
 		event_free(rc->stall);
+	replyarena_free(rc->arena);
 	free(rc);
+}
+
+void
+rconn_reserve(struct rconn *rc, size_t bytes)
+{
+	sds obuf;
+
+	if (rc->state != RC_READY || rc->ac == NULL)
+		return;
+	/* hiredis grows its output buffer by doubling, copying each time. */
+	obuf = sdsMakeRoomFor(rc->ac->c.obuf, bytes);
+	if (obuf == NULL) {
+		fprintf(stderr, "fatal: out of memory\n");
+		abort();
+	}
+	rc->ac->c.obuf = obuf;
+}
+
+void
+rconn_flush(struct rconn *rc)
+{
+	int done;
+
+	if (rc->state != RC_READY || rc->ac == NULL)
+		return;
+	/*
+	 * redisBufferWrite rather than redisAsyncHandleWrite: on a write
+	 * error the latter frees the context at once, which must not happen
+	 * inside one of its reply callbacks.  The former only records the
+	 * error, and the event loop's next write or read on the context
+	 * finds it and disconnects from a safe place.
+	 */
+	(void)redisBufferWrite(&rc->ac->c, &done);
+}
+
+void
+rconn_use_arena(struct rconn *rc)
+{
+	if (rc->arena != NULL)
+		return;
+	rc->arena = replyarena_new();
+	/* rconn_new has created the first context; it has read nothing. */
+	if (rc->ac != NULL)
+		replyarena_attach(rc->arena, rc->ac->c.reader);
 }
 
 bool

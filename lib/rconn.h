@@ -105,6 +105,32 @@ void rconn_reset(struct rconn *rc, const char *reason);
  */
 void rconn_set_reply_timeout(struct rconn *rc, int ms);
 
+/*
+ * Builds this connection's replies in an arena (lib/replyarena.h) from now
+ * on, for every connection it makes: for a connection that reads large
+ * replies, whose thousands of small objects would otherwise each be
+ * malloc'd and freed.  Call right after rconn_new.  Replies stay borrowed
+ * exactly as above: the next reply reuses their memory.
+ */
+void rconn_use_arena(struct rconn *rc);
+
+/*
+ * Makes room for bytes more of commands in rc's output buffer, for an
+ * owner about to queue that much at once (hiredis would otherwise grow
+ * the buffer step by step, copying it each time).  Does nothing when rc
+ * is not ready.
+ */
+void rconn_reserve(struct rconn *rc, size_t bytes);
+
+/*
+ * Writes the commands queued on rc to the socket now, instead of when the
+ * event loop next runs: for an owner about to be busy for a while (inside
+ * a reply callback, say) that wants the server working meanwhile.  A
+ * write error is not reported here; the connection is dropped from the
+ * event loop as usual.  Safe inside rc's own callbacks.
+ */
+void rconn_flush(struct rconn *rc);
+
 /* Number of commands sent and not yet answered. */
 size_t rconn_pending(const struct rconn *rc);
 

@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <lauxlib.h>
 
 #include "lib/xmalloc.h"
 #include "rules/bind.h"
 #include "rules/check.h"
+#include "rules/devstate.h"
 #include "rules/helpers.h"
 #include "rules/result.h"
 #include "rules/sandbox.h"
@@ -55,6 +55,9 @@ struct rules {
 	size_t nall;
 	struct strikes *strikes;	/* devices using the defaults */
 	int pos_data, pos_proxy, lists[3], proxies[3], dev_data, dev_proxy;
+	int bind_fn, rule_fn;		/* l_bind, l_rule closures */
+	struct bind_posref posref;	/* the position being run */
+	struct devstate *states;	/* dev.state tables of recent devices */
 	/* during a rule call */
 	const char *cur_rule;
 	size_t cur_cmds;
@@ -156,64 +159,69 @@ struct bind_args {
 	struct entry *e;
 	const char *device;
 	const struct rules_pos *pos;
+	const char *state;
+	bool bad_state;		/* state was refused: err says why */
+	char err[ERR_LEN];
 };
 
+/*
+ * Binds the position and the device (protected).  A closure made once at
+ * load: upvalue 1 is pos's data table, 2-4 the inside, entered and exited
+ * lists, 5-7 their proxies, 8 dev's data table.
+ */
 static int
 l_bind(lua_State *L)
 {
 	struct bind_args *a = lua_touserdata(L, 1);
 	struct rules *r = a->r;
-	int lists[3], proxies[3], i, data;
+	static const int lists[3] = { 3, 4, 5 }, proxies[3] = { 6, 7, 8 };
+	int i;
 
-	lua_rawgeti(L, LUA_REGISTRYINDEX, r->pos_data);
-	data = lua_gettop(L);
-	for (i = 0; i < 3; i++) {
-		lua_rawgeti(L, LUA_REGISTRYINDEX, r->lists[i]);
-		lists[i] = lua_gettop(L);
-		lua_rawgeti(L, LUA_REGISTRYINDEX, r->proxies[i]);
-		proxies[i] = lua_gettop(L);
-	}
-	bind_pos(L, data, lists, proxies, a->pos);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, r->dev_data);
+	/* The cache may hold at most half the heap: the rules need the rest. */
+	if (sandbox_mem_used(r->sb) > sandbox_mem_max(r->sb) / 2)
+		devstate_clear(r->states, L);
+	lua_settop(L, 1);
+	for (i = 1; i <= 8; i++)
+		lua_pushvalue(L, lua_upvalueindex(i));
+	bind_pos(L, 2, lists, proxies, &r->posref, a->pos);
 	lua_pushstring(L, a->device);
-	lua_setfield(L, -2, "id");
+	lua_setfield(L, 9, "id");
 	lua_rawgeti(L, LUA_REGISTRYINDEX, a->e->view);
-	lua_setfield(L, -2, "settings");
+	lua_setfield(L, 9, "settings");
+	if (devstate_open(r->states, L, a->device, a->state, a->err,
+	    sizeof a->err) == -1)
+		a->bad_state = true;
 	return 0;
 }
 
 struct call {
 	struct rules *r;
 	struct rule *rule;
-	json_t *root;		/* the device's state object */
-	bool changed;
 	char err[ERR_LEN];
 	bool failed;
 };
 
-/* Runs one rule; failures go to c->err (a raise here is one too). */
+/*
+ * Runs one rule (protected); failures go to c->err (a raise here is one
+ * too).  A closure made once at load: upvalue 1 is dev's data table, 2
+ * the pos proxy, 3 the dev proxy.
+ */
 static int
 l_rule(lua_State *L)
 {
 	struct call *c = lua_touserdata(L, 1);
 	struct rules *r = c->r;
 	struct bind_alert tmp[RULES_MAX_ALERTS];
-	json_t *old = json_object_get(c->root, c->rule->name), *nv = NULL;
 	size_t n, i;
 	int st;
 
-	if (old != NULL && json_is_object(old))
-		bind_push_json(L, old);
-	else
-		lua_createtable(L, 0, 0);
+	devstate_push(r->states, L, c->rule->name);
 	st = lua_gettop(L);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, r->dev_data);
 	lua_pushvalue(L, st);
-	lua_setfield(L, -2, "state");
-	lua_pop(L, 1);
+	lua_setfield(L, lua_upvalueindex(1), "state");
 	lua_rawgeti(L, LUA_REGISTRYINDEX, c->rule->ref);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, r->pos_proxy);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, r->dev_proxy);
+	lua_pushvalue(L, lua_upvalueindex(2));
+	lua_pushvalue(L, lua_upvalueindex(3));
 	if (sandbox_call(r->sb, 2, 1, c->err, sizeof c->err) == -1) {
 		c->failed = true;
 		return 0;
@@ -223,30 +231,14 @@ l_rule(lua_State *L)
 		c->failed = true;
 		return 0;
 	}
-	lua_pushnil(L);
-	if (old != NULL || lua_next(L, st)) {
-		lua_settop(L, st);
-		nv = bind_to_json(L, st, "dev.state", RULES_STATE_MAX, c->err,
-		    sizeof c->err);
-		if (nv == NULL) {
-			for (i = 0; i < n; i++)
-				bind_alert_clear(&tmp[i]);
-			c->failed = true;
-			return 0;
-		}
+	if (devstate_keep(r->states, L, c->rule->name, st, RULES_STATE_MAX,
+	    c->err, sizeof c->err) == -1) {
+		for (i = 0; i < n; i++)
+			bind_alert_clear(&tmp[i]);
+		c->failed = true;
+		return 0;
 	}
-	/* Success: commit state and alerts. */
-	if (nv != NULL && json_object_size(nv) == 0) {
-		if (old != NULL) {
-			json_object_del(c->root, c->rule->name);
-			c->changed = true;
-		}
-		json_decref(nv);
-	} else if (nv != NULL && (old == NULL || !json_equal(old, nv))) {
-		json_object_set_new(c->root, c->rule->name, nv);
-		c->changed = true;
-	} else
-		json_decref(nv);
+	/* Success: commit the alerts. */
 	for (i = 0; i < n; i++)
 		result_alert(r->out, c->rule->name, n > 1 ? (int)i + 1 : 0,
 		    &tmp[i]);
@@ -288,35 +280,32 @@ rules_run(struct rules *r, const char *device, const struct rules_pos *pos,
 {
 	struct entry *e = find_entry(r, device);
 	struct result *o = r->out;
-	struct bind_args ba = { r, e, device, pos };
+	lua_State *L = sandbox_lua(r->sb);
+	struct bind_args ba;
 	struct call c;
-	json_error_t jerr;
 	size_t i, ncmds;
-	char err[ERR_LEN];
+	char err[ERR_LEN], *json;
 
 	result_reset(o);
-	memset(&c, 0, sizeof c);
 	if (e->nrules == 0)
-		goto done;
-	if (state != NULL && state[0] != '\0') {
-		c.root = json_loads(state, 0, &jerr);
-		if (c.root == NULL || !json_is_object(c.root)) {
-			snprintf(err, sizeof err, "stored state is not a JSON "
-			    "object (%s); starting from empty state",
-			    c.root == NULL ? jerr.text : "wrong type");
-			result_error(o, device, "state", err);
-			json_decref(c.root);
-			c.root = NULL;
-		}
-	}
-	if (c.root == NULL)
-		c.root = json_object();
-	if (sandbox_protect(r->sb, l_bind, &ba, err, sizeof err) == -1) {
+		return result_view(o);
+	memset(&ba, 0, sizeof ba);
+	ba.r = r;
+	ba.e = e;
+	ba.device = device;
+	ba.pos = pos;
+	ba.state = state;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->bind_fn);
+	lua_pushlightuserdata(L, &ba);
+	if (sandbox_pcall(r->sb, 1, err, sizeof err) == -1) {
 		for (i = 0; i < e->nrules; i++)
 			if (!rule_off(r, e, i, device))
 				rule_failed(r, e, i, device, err);
 		goto done;
 	}
+	if (ba.bad_state)
+		result_error(o, device, "state", ba.err);
+	memset(&c, 0, sizeof c);
 	c.r = r;
 	for (i = 0; i < e->nrules; i++) {
 		if (rule_off(r, e, i, device))
@@ -326,21 +315,22 @@ rules_run(struct rules *r, const char *device, const struct rules_pos *pos,
 		ncmds = result_ncommands(o);
 		r->cur_rule = c.rule->name;
 		r->cur_cmds = 0;
-		if (sandbox_protect(r->sb, l_rule, &c, c.err,
-		    sizeof c.err) == -1)
+		lua_rawgeti(L, LUA_REGISTRYINDEX, r->rule_fn);
+		lua_pushlightuserdata(L, &c);
+		if (sandbox_pcall(r->sb, 1, c.err, sizeof c.err) == -1)
 			c.failed = true;
 		r->cur_rule = NULL;
 		if (c.failed) {
+			devstate_drop(r->states, L, c.rule->name);
 			result_truncate_commands(o, ncmds);
 			rule_failed(r, e, i, device, c.err);
 		} else
 			rule_ok(r, e, i, device);
 	}
-	if (c.changed)
-		result_set_state(o, json_dumps(c.root, JSON_COMPACT |
-		    JSON_SORT_KEYS));
+	if ((json = devstate_changed(r->states)) != NULL)
+		result_set_state(o, json);
 done:
-	json_decref(c.root);
+	r->posref.pos = NULL;
 	return result_view(o);
 }
 
@@ -679,9 +669,27 @@ l_build(lua_State *L)
 	}
 
 	new_bound(L, &r->pos_data, &r->pos_proxy);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->pos_data);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->pos_proxy);
+	bind_pos_init(L, -2, -1, &r->posref);
+	lua_pop(L, 2);
+	r->states = devstate_new(L, DEVSTATE_MAX);
 	for (i = 0; i < 3; i++)
 		new_bound(L, &r->lists[i], &r->proxies[i]);
 	new_bound(L, &r->dev_data, &r->dev_proxy);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->pos_data);
+	for (i = 0; i < 3; i++)
+		lua_rawgeti(L, LUA_REGISTRYINDEX, r->lists[i]);
+	for (i = 0; i < 3; i++)
+		lua_rawgeti(L, LUA_REGISTRYINDEX, r->proxies[i]);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->dev_data);
+	lua_pushcclosure(L, l_bind, 8);
+	r->bind_fn = luaL_ref(L, LUA_REGISTRYINDEX);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->dev_data);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->pos_proxy);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, r->dev_proxy);
+	lua_pushcclosure(L, l_rule, 3);
+	r->rule_fn = luaL_ref(L, LUA_REGISTRYINDEX);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, r->dev_data);
 	lua_pushlightuserdata(L, r);
 	lua_pushcclosure(L, l_command, 1);
@@ -787,6 +795,7 @@ rules_free(struct rules *r)
 	if (r == NULL)
 		return;
 	sandbox_free(r->sb);
+	devstate_free(r->states);
 	result_free(r->out);
 	strikes_free(r->strikes);
 	entry_clear(&r->defaults);

@@ -17,7 +17,12 @@
  * back alone (its alerts, commands and state changes are dropped), one
  * rule cannot clobber another's memory, and a device rule that overrides
  * a shared one by name inherits its state.  State of rules that no longer
- * exist is kept untouched (they may come back with the next reload).
+ * exist is kept untouched (they may come back with the next reload).  A
+ * rule's state is a table (string keys) or a list (keys 1..n).  The
+ * tables stay live in the Lua state between positions (rules/devstate.h)
+ * as long as the caller passes back the text the last run returned, so a
+ * rule should change its dev.state only during its own call.  The text is
+ * canonical (sorted keys, compact): equal states give equal texts.
  *
  * Failure policy: a rule that fails (raises, runs out of its instruction
  * budget or memory, returns a malformed alert, or leaves state that

@@ -8,6 +8,8 @@
  */
 #include "rules/sandbox.h"
 
+#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +39,10 @@ struct sandbox {
 	long spent;		/* instructions of the current call */
 	int step;		/* hook period: min(budget, HOOK_STEP) */
 	int env_ref;		/* the globals table (registry ref) */
-	int chunks_ref;		/* set of loaded chunks (registry ref) */
+	const void *env;	/* the same, for identity checks */
+	int *chunks;		/* loaded chunks (registry refs) */
+	size_t nchunks;
+	size_t ntrusted;	/* chunks[0..ntrusted) never assign _ENV */
 };
 
 /* {==================================================================
@@ -274,6 +279,193 @@ sandbox_readonly(lua_State *L, int idx)
 }
 
 /* {==================================================================
+ * Pattern guard
+ *
+ * Lua's pattern matcher runs in C, where the count hook never fires, and
+ * backtracks: each repetition (x*, x+, x-) may retry the rest of the
+ * pattern at every position of the subject, so "a*a*a*...b" on a long run
+ * of a's takes time exponential in the number of repetitions.  Before
+ * string.find, match, gmatch and gsub run, the guard bounds the worst case
+ * from the pattern's shape: with n the subject's length, k the
+ * repetitions plus %b and back-references (each may scan the subject) and
+ * q the optional items (x?), at most (n+1)^(k+1) * 2^q steps ((n+1)^k
+ * when anchored with ^: one start position).  A call whose bound exceeds
+ * PATTERN_STEPS_PER_INSTR times the call's instruction budget is refused
+ * with an error naming both numbers.  Plain finds and patterns without
+ * repetitions are never refused; what passes runs in the stock matcher
+ * at full speed.  The bound is conservative: a pattern with several
+ * repetitions over a long subject may be refused although its actual
+ * run would be quick (anchor it, or match a shorter piece).
+ * =================================================================== */
+
+/*
+ * A matcher step costs about what a VM instruction does; ten per
+ * instruction of budget keeps the worst refused-or-not call within a few
+ * times the stall a looping rule may cause.
+ */
+#define PATTERN_STEPS_PER_INSTR 10
+
+/* Skips the set starting at p ('[' already consumed); returns past ']'. */
+static const char *
+skip_set(const char *p, const char *end)
+{
+	if (p < end && *p == '^')
+		p++;
+	do {		/* the first character may be a literal ']' */
+		if (p >= end)
+			return end;
+		if (*p == '%' && p + 1 < end)
+			p++;
+		p++;
+	} while (p < end && *p != ']');
+	return p < end ? p + 1 : end;
+}
+
+/* Counts repetitions (and scanning items) and optional items. */
+static void
+pattern_shape(const char *p, size_t len, int *k, int *q, int *anchored)
+{
+	const char *end = p + len;
+
+	*k = *q = 0;
+	*anchored = len > 0 && *p == '^';
+	if (*anchored)
+		p++;
+	while (p < end) {
+		switch (*p) {
+		case '(':
+		case ')':
+			p++;
+			continue;
+		case '%':
+			if (p + 1 >= end)
+				return;
+			if (p[1] == 'b') {
+				(*k)++;
+				p += 4;
+				continue;
+			}
+			if (p[1] == 'f') {
+				p += 2;
+				if (p < end && *p == '[')
+					p = skip_set(p + 1, end);
+				continue;
+			}
+			if (p[1] >= '1' && p[1] <= '9') {
+				(*k)++;
+				p += 2;
+				continue;
+			}
+			p += 2;
+			break;
+		case '[':
+			p = skip_set(p + 1, end);
+			break;
+		default:
+			p++;
+			break;
+		}
+		if (p < end && (*p == '*' || *p == '+' || *p == '-')) {
+			(*k)++;
+			p++;
+		} else if (p < end && *p == '?') {
+			(*q)++;
+			p++;
+		}
+	}
+}
+
+/* Raises unless s may be searched for pattern p within the budget. */
+static void
+pattern_check(lua_State *L, size_t n, const char *p, size_t plen)
+{
+	struct sandbox *sb = sandbox_of(L);
+	double bound, limit = (double)sb->budget * PATTERN_STEPS_PER_INSTR;
+	int k, q, anchored;
+
+	pattern_shape(p, plen, &k, &q, &anchored);
+	if (k == 0 && q < 20)
+		return;
+	bound = pow((double)n + 1, (double)(k + !anchored)) * pow(2, q);
+	if (bound <= limit)
+		return;
+	luaL_where(L, 1);
+	lua_pushfstring(L, "pattern too complex for a subject of %I bytes "
+	    "(%d repetitions: up to %f steps, at most %f allowed; anchor it "
+	    "or match a shorter string)", (lua_Integer)n, k, bound, limit);
+	lua_concat(L, 2);
+	lua_error(L);
+}
+
+/* Calls the original function (upvalue 1) with every argument. */
+static int
+call_original(lua_State *L)
+{
+	int n = lua_gettop(L);
+
+	lua_pushvalue(L, lua_upvalueindex(1));
+	lua_insert(L, 1);
+	lua_call(L, n, LUA_MULTRET);
+	return lua_gettop(L);
+}
+
+/* True when p has none of Lua's pattern specials (find: a plain search). */
+static bool
+no_specials(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (strchr("^$*+?.([%-", p[i]) != NULL)
+			return false;
+	return true;
+}
+
+static int
+l_guard_find(lua_State *L)
+{
+	size_t n, plen;
+	const char *p;
+
+	luaL_checklstring(L, 1, &n);
+	p = luaL_checklstring(L, 2, &plen);
+	if (!lua_toboolean(L, 4) && !no_specials(p, plen))
+		pattern_check(L, n, p, plen);
+	return call_original(L);
+}
+
+/* match, gmatch and gsub: subject and pattern come first. */
+static int
+l_guard(lua_State *L)
+{
+	size_t n, plen;
+	const char *p;
+
+	luaL_checklstring(L, 1, &n);
+	p = luaL_checklstring(L, 2, &plen);
+	pattern_check(L, n, p, plen);
+	return call_original(L);
+}
+
+/* Puts the guard in front of the pattern functions of the string table
+ * at idx (the real one: string methods reach it through the metatable). */
+static void
+guard_patterns(lua_State *L, int idx)
+{
+	static const char *const names[] = { "match", "gmatch", "gsub", NULL };
+	const char *const *n;
+
+	lua_getfield(L, idx, "find");
+	lua_pushcclosure(L, l_guard_find, 1);
+	lua_setfield(L, idx, "find");
+	for (n = names; *n != NULL; n++) {
+		lua_getfield(L, idx, *n);
+		lua_pushcclosure(L, l_guard, 1);
+		lua_setfield(L, idx, *n);
+	}
+}
+
+/* {==================================================================
  * Environment
  * =================================================================== */
 
@@ -324,6 +516,7 @@ l_setup(lua_State *L)
 	lua_getfield(L, -1, LUA_STRLIBNAME);
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");
+	guard_patterns(L, lua_gettop(L));
 	lua_pop(L, 2);
 	/* Hide the string metatable: getmetatable("") returns false. */
 	lua_pushliteral(L, "");
@@ -353,11 +546,8 @@ l_setup(lua_State *L)
 	add_library(L, env, LUA_OSLIBNAME, os_allowed);
 	lua_pushvalue(L, env);
 	lua_setfield(L, env, LUA_GNAME);
+	sb->env = lua_topointer(L, -1);
 	sb->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	/* Chunks stay referenced: their functions may outlive them (rules
-	 * do), and only the chunk leads to the _ENV they share. */
-	lua_createtable(L, 0, 4);
-	sb->chunks_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	return 0;
 }
 
@@ -485,30 +675,28 @@ take_error(struct sandbox *sb, int status, char *err, size_t errlen)
  * Restores the _ENV of any loaded chunk that code replaced (an upvalue
  * shared by every function of the chunk, so one rule could otherwise swap
  * the globals of all the others); true if one was.  Allocates nothing.
+ * Trusted chunks are skipped: only code inside a chunk can assign its
+ * _ENV.
  */
 static int
 env_repaired(struct sandbox *sb)
 {
 	lua_State *L = sb->L;
-	int bad = 0, chunks;
+	int bad = 0, top = lua_gettop(L);
+	size_t i;
 
-	if (!lua_checkstack(L, 5))
+	if (!lua_checkstack(L, 3))
 		return 0;
-	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->chunks_ref);
-	chunks = lua_gettop(L);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->env_ref);
-	lua_pushnil(L);
-	while (lua_next(L, chunks)) {
-		lua_pop(L, 1);
+	for (i = sb->ntrusted; i < sb->nchunks; i++) {
+		lua_rawgeti(L, LUA_REGISTRYINDEX, sb->chunks[i]);
 		if (lua_getupvalue(L, -1, 1) != NULL &&
-		    !lua_rawequal(L, -1, chunks + 1)) {
-			lua_pushvalue(L, chunks + 1);
+		    lua_topointer(L, -1) != sb->env) {
+			lua_rawgeti(L, LUA_REGISTRYINDEX, sb->env_ref);
 			lua_setupvalue(L, -3, 1);
 			bad = 1;
 		}
-		lua_pop(L, 1);
+		lua_settop(L, top);
 	}
-	lua_settop(L, chunks - 1);
 	return bad;
 }
 
@@ -547,21 +735,27 @@ sandbox_call(struct sandbox *sb, int nargs, int nresults, char *err,
 }
 
 int
-sandbox_protect(struct sandbox *sb, lua_CFunction fn, void *ud, char *err,
-    size_t errlen)
+sandbox_pcall(struct sandbox *sb, int nargs, char *err, size_t errlen)
 {
 	lua_State *L = sb->L;
-	int top = lua_gettop(L), status;
+	int top = lua_gettop(L) - nargs - 1, status;
 
-	lua_pushcfunction(L, fn);
-	lua_pushlightuserdata(L, ud);
-	status = lua_pcall(L, 1, 0, 0);
+	status = lua_pcall(L, nargs, 0, 0);
 	if (status != LUA_OK) {
 		take_error(sb, status, err, errlen);
 		lua_settop(L, top);
 		return -1;
 	}
 	return 0;
+}
+
+int
+sandbox_protect(struct sandbox *sb, lua_CFunction fn, void *ud, char *err,
+    size_t errlen)
+{
+	lua_pushcfunction(sb->L, fn);
+	lua_pushlightuserdata(sb->L, ud);
+	return sandbox_pcall(sb, 1, err, errlen);
 }
 
 /* {==================================================================
@@ -589,11 +783,14 @@ l_load(lua_State *L)
 		return lua_error(L);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->env_ref);
 	lua_setupvalue(L, 1, 1);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, sb->chunks_ref);
+	/* Chunks stay referenced: their functions may outlive them (rules
+	 * do), and only the chunk leads to the _ENV they share.  The array
+	 * grows first, so a failed luaL_ref records nothing. */
+	sb->chunks = xreallocarray(sb->chunks, sb->nchunks + 1,
+	    sizeof *sb->chunks);
 	lua_pushvalue(L, 1);
-	lua_pushboolean(L, 1);
-	lua_rawset(L, -3);
-	lua_pop(L, 1);
+	sb->chunks[sb->nchunks] = luaL_ref(L, LUA_REGISTRYINDEX);
+	sb->nchunks++;
 	return 1;
 }
 
@@ -670,7 +867,7 @@ sandbox_new(size_t mem_max, long budget, char *err, size_t errlen)
 
 	sb->mem_max = mem_max > 0 ? mem_max : SANDBOX_MEM_DEFAULT;
 	sb->budget = budget > 0 ? budget : SANDBOX_BUDGET_DEFAULT;
-	sb->env_ref = sb->chunks_ref = LUA_NOREF;
+	sb->env_ref = LUA_NOREF;
 	sb->L = lua_newstate(sb_alloc, sb);
 	if (sb->L == NULL) {
 		snprintf(err, errlen, "cannot create a Lua state within %zu bytes",
@@ -692,7 +889,14 @@ sandbox_free(struct sandbox *sb)
 	if (sb == NULL)
 		return;
 	lua_close(sb->L);
+	free(sb->chunks);
 	free(sb);
+}
+
+void
+sandbox_trust_loaded(struct sandbox *sb)
+{
+	sb->ntrusted = sb->nchunks;
 }
 
 int

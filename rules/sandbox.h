@@ -15,7 +15,10 @@
  * (getmetatable("") is false), setmetatable refuses protected metatables
  * and __gc (finalizers run with hooks off, so a looping one could never be
  * stopped), print writes an info line to the log.  Nothing opens files,
- * processes or sockets; chunks load in text mode only.
+ * processes or sockets; chunks load in text mode only.  string.find,
+ * match, gmatch and gsub refuse a pattern whose worst case on the subject
+ * would outrun the budget (the matcher runs in C, where the count hook
+ * cannot stop it; see "Pattern guard" in sandbox.c).
  *
  * Lifecycle: sandbox_new, sandbox_load (any number of chunks, run with
  * sandbox_call while globals may still be defined), sandbox_seal (globals
@@ -119,6 +122,21 @@ int sandbox_call(struct sandbox *sb, int nargs, int nresults, char *err,
  */
 int sandbox_protect(struct sandbox *sb, lua_CFunction fn, void *ud, char *err,
     size_t errlen);
+
+/*
+ * Calls the function below nargs arguments protected, without a budget,
+ * and discards its results: sandbox_protect for a function already on the
+ * stack (a C closure with upvalues).  Returns 0, or -1 with the error in
+ * err (nothing left on the stack).
+ */
+int sandbox_pcall(struct sandbox *sb, int nargs, char *err, size_t errlen);
+
+/*
+ * Marks the chunks loaded so far as our own code, which never assigns
+ * _ENV: sandbox_call stops checking them after each call (only code
+ * inside a chunk can assign its _ENV, so rule code cannot reach theirs).
+ */
+void sandbox_trust_loaded(struct sandbox *sb);
 
 /*
  * Seals the globals: from now on assigning any global raises an error, so

@@ -285,12 +285,13 @@ prefill() {
 	rb wait-xlen $prefix:positions "$sent" 30
 }
 
-# engine_run RULES NAME: prints "POS/S ALERTS/S DONE" over the stream.
+# engine_run RULES NAME: prints "POS/S ALERTS/S DONE CPU-US/POS" over the
+# stream.
 engine_run() {
 	local rules=$1 name=$2 n=$3 out
 	rb reset-engine $prefix engine
 	start_engine "$rules" "$name" --from-start
-	out=$(rb engine-rate $prefix engine "$n" 20)
+	out=$(rb engine-rate $prefix engine "$n" 20 "$engine_pid")
 	stop_pid "$engine_pid"
 	echo "$out"
 }
@@ -304,14 +305,18 @@ bench_engine() {
 	for f in 100 1000 10000; do
 		[ "$(left)" -gt 40 ] || { note "skipped engine F=$f: out of time"; continue; }
 		n=$(prefill $f) || { note "prefill F=$f failed"; continue; }
-		read -r pos al done <<<"$(engine_run "$rules" engine-$f "$n")"
+		read -r pos al done cpu <<<"$(engine_run "$rules" engine-$f "$n")"
 		fig "engine_F$f" "$pos" positions/s
 		fig "engine_F${f}_alerts" "$al" alerts/s
+		fig "engine_F${f}_cpu" "$cpu" us/position
 		if [ $f = 100 ] && want rules; then
-			read -r base _ _ <<<"$(engine_run "$T/norules.lua" engine-norules "$n")"
+			read -r base _ _ bcpu <<<"$(engine_run "$T/norules.lua" engine-norules "$n")"
 			fig engine_F100_builtin_only "$base" positions/s
-			fig engine_rules_cost "$(awk -v a="$pos" -v b="$base" \
-				'BEGIN { printf "%.2f", ((a > 0 && b > 0) ? 1e6 / a - 1e6 / b : 0) }')" us/position
+			fig engine_F100_builtin_only_cpu "$bcpu" us/position
+			# The engine's CPU time with the rules minus without: its
+			# rate overlaps with Redis's, so rates would not subtract.
+			fig engine_rules_cost "$(awk -v a="$cpu" -v b="$bcpu" \
+				'BEGIN { printf "%.2f", ((a > 0 && b > 0) ? a - b : 0) }')" us/position
 		fi
 	done
 }

@@ -11,7 +11,7 @@ cheaply with redis-cli.
       prints the final length.
   bench_redis.py SOCK stream-window KEY
       prints "LEN FIRST_MS LAST_MS" (ids are the server's XADD times).
-  bench_redis.py SOCK engine-rate PREFIX GROUP N MAXSEC
+  bench_redis.py SOCK engine-rate PREFIX GROUP N MAXSEC [PID]
       polls XINFO GROUPS every 20 ms and prints "POS_PER_S ALERTS_PER_S DONE":
       positions acknowledged per second, from the first batch the engine
       took (so its start-up and fence loading are not counted) until it has
@@ -24,6 +24,7 @@ cheaply with redis-cli.
   bench_redis.py SOCK flushall
 """
 import json
+import os
 import socket
 import sys
 import time
@@ -132,7 +133,20 @@ def group_info(r, prefix, group):
     return 0
 
 
-def engine_rate(r, prefix, group, n, maxsec):
+def cpu_seconds(pid):
+    """User + system CPU time of process pid so far (0 when unknown)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def engine_rate(r, prefix, group, n, maxsec, pid=0):
+    """Prints positions/s, alerts/s, entries done, and the engine's CPU
+    time per position in microseconds (0 without pid): on a shared machine
+    the rate varies with the neighbours, the CPU time much less."""
     start = time.monotonic()
     t1 = None
     while True:
@@ -140,15 +154,17 @@ def engine_rate(r, prefix, group, n, maxsec):
         alerts = r.cmd("XLEN", prefix + ":alerts")
         now = time.monotonic()
         if t1 is None and done > 0:
-            t1, d1, a1 = now, done, alerts
+            t1, d1, a1, c1 = now, done, alerts, cpu_seconds(pid)
         if t1 is not None and (done >= n or now - t1 >= maxsec):
             break
         if t1 is None and now - start >= maxsec:
-            print("0 0 0")
+            print("0 0 0 0")
             return
         time.sleep(0.02)
     dt = max(now - t1, 1e-3)
-    print("%.0f %.0f %d" % ((done - d1) / dt, (alerts - a1) / dt, done))
+    cpu = cpu_seconds(pid) - c1
+    print("%.0f %.0f %d %.2f" % ((done - d1) / dt, (alerts - a1) / dt, done,
+                                 cpu / max(done - d1, 1) * 1e6 if pid else 0))
 
 
 def main(argv):
@@ -163,7 +179,8 @@ def main(argv):
     elif op == "stream-window":
         stream_window(r, argv[3])
     elif op == "engine-rate":
-        engine_rate(r, argv[3], argv[4], int(argv[5]), float(argv[6]))
+        engine_rate(r, argv[3], argv[4], int(argv[5]), float(argv[6]),
+                    int(argv[7]) if len(argv) > 7 else 0)
     elif op == "wait-group":
         deadline = time.monotonic() + float(argv[5])
         while True:

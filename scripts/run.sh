@@ -1,8 +1,9 @@
-#!/bin/sh
+#!/bin/bash
 # What `make run` runs: a private redis-server under ./var/ (unless
-# GEOALARM_REDIS names one), then geoalarm-ingest on :8888 in the
-# foreground, logging to stderr.  Ctrl-C (or SIGTERM to this script) stops
-# ingest cleanly, then the private redis-server.
+# GEOALARM_REDIS names one); fences.example.geojson loaded into it; then
+# geoalarm-ingest on :8888 and geoalarm-engine with rules.example.lua in
+# the foreground, both logging to stderr.  Ctrl-C (or SIGTERM to this
+# script) stops both cleanly, then the private redis-server.
 #
 # usage: scripts/run.sh [BIN]
 set -eu
@@ -38,12 +39,19 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Loading is all or nothing and bumps the fence version, so a running
+# engine picks the fences up too; re-running `make run` just rewrites them.
+"$bin/geoalarm" fence import "$top/fences.example.geojson"
+
 # Each daemon runs in its own session, so a Ctrl-C reaches it once, through
 # cleanup's SIGTERM, and not also straight from the terminal.
 setsid "$bin/geoalarm-ingest" --listen 0.0.0.0:8888 &
 pids="$pids $!"
+setsid "$bin/geoalarm-engine" --rules "$top/rules.example.lua" &
+pids="$pids $!"
 
-# Returns when a daemon exits or a signal arrives (the traps take over).
+# Returns when either daemon exits or a signal arrives (the traps take
+# over and stop the other one).
 status=0
-wait $pids || status=$?
+wait -n $pids || status=$?
 exit "$status"

@@ -309,6 +309,24 @@ return {
         got = [v["json"] for _, v in self.r.xrange(ALERTS)]
         self.assertEqual(got, ref)
 
+    def test_refused_transactions_lose_nothing(self):
+        # A transaction Redis refuses as a whole (EXECABORT: here HSET is
+        # not allowed to the engine's user) while the next batch has been
+        # read and evaluated on top of it: both are dropped and redone from
+        # what Redis holds, once HSET is allowed again.
+        ref = self.reference()
+        self.fresh()
+        rules = self.rules(self.RULES)
+        self.r.command("ACL", "SETUSER", "default", "-hset")
+        d = self.engine("--rules", rules, "--from-start", "--batch", "7",
+                        wait=False)
+        d.wait_log(r"batch transaction: EXECABORT", timeout=10)
+        self.assertEqual(self.r.xlen(ALERTS), 0)
+        self.r.command("ACL", "SETUSER", "default", "+hset")
+        self.wait_acked(30)
+        got = [v["json"] for _, v in self.r.xrange(ALERTS)]
+        self.assertEqual(got, ref)
+
     def group(self):
         for g in self.r.command("XINFO", "GROUPS", POS):
             g = dict(zip(g[0::2], g[1::2]))

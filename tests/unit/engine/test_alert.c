@@ -109,6 +109,64 @@ test_fence_alert_without_fix_and_extras(void **unused)
 }
 
 static void
+test_numbers_and_strings(void **unused)
+{
+	struct alert_list list = { 0 };
+	struct alert *a;
+	char *p;
+
+	(void)unused;
+	/* Reals print with up to 15 significant digits, ".0" when whole,
+	 * and an exponent without '+' or leading zeros. */
+	a = alert_list_add(&list, "r", "t");
+	a->has_pos = true;
+	a->lat = 0.00005;
+	a->lon = -0.5;
+	a->has_speed = true;
+	a->speed = 80;
+	p = alert_payload(a, "1-0", "d");
+	assert_string_equal(p, "{\"id\":\"1-0:r\",\"type\":\"t\","
+	    "\"device\":\"d\",\"time\":0,\"lat\":5e-5,\"lon\":-0.5,"
+	    "\"speed\":80.0,\"rule\":\"r\",\"position\":\"1-0\"}");
+	free(p);
+
+	a->lat = 123456789.123456;
+	a->lon = 1e20;
+	a->speed = 12.0000004;
+	p = alert_payload(a, "1-0", "d");
+	assert_non_null(strstr(p, "\"lat\":123456789.123456,\"lon\":1e20,"
+	    "\"speed\":12.0000004,"));
+	free(p);
+
+	a->lat = -0.0;
+	a->lon = 0.1;
+	a->speed = 1.0 / 0.0;	/* no JSON number: left out */
+	p = alert_payload(a, "1-0", "d");
+	assert_non_null(strstr(p, "\"lat\":-0.0,\"lon\":0.1,\"rule\""));
+	free(p);
+
+	/* Control characters escaped; a byte that is no UTF-8 is U+FFFD;
+	 * UTF-8 passes. */
+	a->has_pos = a->has_speed = false;
+	alert_set_message(a, "a\tb\001\"c\" \xff \xc3\xa9");
+	p = alert_payload(a, "1-0", "d");
+	assert_non_null(strstr(p, "\"message\":\"a\\tb\\u0001\\\"c\\\" "
+	    "\\ufffd \xc3\xa9\""));
+	free(p);
+
+	/* Extras of every JSON type, nested, in their order. */
+	a->extra = json_loads("{\"list\":[1,2.5,true,null,\"x\"],"
+	    "\"o\":{\"k\":false},\"type\":\"forged\"}", 0, NULL);
+	assert_non_null(a->extra);
+	p = alert_payload(a, "1-0", "d");
+	assert_non_null(strstr(p, "\"position\":\"1-0\","
+	    "\"list\":[1,2.5,true,null,\"x\"],\"o\":{\"k\":false}}"));
+	assert_null(strstr(p, "forged"));
+	free(p);
+	alert_list_free(&list);
+}
+
+static void
 test_emit_commands(void **unused)
 {
 	struct alert_list list = { 0 };
@@ -139,6 +197,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spec_example_payload),
+		cmocka_unit_test(test_numbers_and_strings),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_fence_alert_without_fix_and_extras),
 		cmocka_unit_test(test_emit_commands),

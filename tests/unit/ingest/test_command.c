@@ -234,10 +234,23 @@ test_check_without_a_device(void **state)
 	assert_null(strchr(err, '\n'));
 }
 
+static void
+test_takes_param(void **state)
+{
+	(void)state;
+	assert_true(command_takes_param("position_periodic"));
+	assert_true(command_takes_param("custom"));
+	assert_false(command_takes_param("engine_stop"));
+	assert_false(command_takes_param("stop_tracking"));
+	assert_false(command_takes_param("arm"));
+	assert_false(command_takes_param("self_destruct"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_takes_param),
 		cmocka_unit_test(test_tk103_every_name),
 		cmocka_unit_test(test_tk103_has_no_arm_or_disarm),
 		cmocka_unit_test(test_tk103_intervals),

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <time.h>
+
 #include <lauxlib.h>
 
 #include "tests/unit/rules/harness.h"
@@ -307,6 +309,71 @@ test_fault_injection_rules(void **state)
 	free(st);
 }
 
+/* Wall-clock seconds (the guard must answer at once). */
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Patterns run in C, out of the hook's reach: the guard bounds them. */
+static void
+test_patterns_bounded(void **state)
+{
+	struct sandbox *sb = new_sealed(0);
+	char out[512];
+	double t0;
+
+	(void)state;
+	/* (n+1)^(k+1) = 50001^21 steps: refused at once, every way in. */
+	t0 = now_s();
+	refused(sb, "return string.rep('a', 50000):find(string.rep('a*', 20) .. 'b')",
+	    "pattern too complex for a subject of 50000 bytes (20 repetitions");
+	refused(sb, "local s = string.rep('a', 50000) "
+	    "return s:match(string.rep('a-', 20) .. 'b')", "too complex");
+	refused(sb, "for w in string.gmatch(string.rep('a', 5000), "
+	    "'(a+)(a+)(a+)b') do end", "too complex");
+	refused(sb, "return (string.rep('x', 5000):gsub('x*x*x*y', ''))",
+	    "too complex");
+	refused(sb, "return string.rep('(', 3000):find('%b()%b()%b()')",
+	    "too complex");
+	refused(sb, "return string.rep('a', 1000):find(string.rep('a?', 40) .. 'b')",
+	    "too complex");
+	/* A rule's pcall gets the error, not a stall; the next call is fine. */
+	assert_int_equal(run(sb, "local ok, e = pcall(string.find, "
+	    "string.rep('a', 50000), string.rep('a*', 20) .. 'b') "
+	    "return tostring(ok) .. ' ' .. tostring(e:find('too complex') ~= nil)",
+	    out, sizeof out), 0);
+	assert_string_equal(out, "false true");
+	assert_true(now_s() - t0 < 2.0);
+	/* Ordinary patterns are untouched, and still right. */
+	assert_int_equal(run(sb, "local s = string.rep('x', 100000) "
+	    "local a, b = s:find('^x*$') "
+	    "local c = select(2, s:gsub('x', 'y')) "
+	    "local d = s:find('x*x*', 99990, true) "
+	    "local k, v = ('k=v; '):rep(10):match('(%w+)=(%w+)') "
+	    "local n = 0 for w in ('a,bb,ccc'):gmatch('[^,]+') do n = n + #w end "
+	    "local h, m = ('07:30'):match('^(%d%d?):(%d%d)$') "
+	    "local g = ('hello world'):gsub('(%w+)', '<%1>') "
+	    "return string.format('%d %d %d %s %s%s %d %s:%s %s', a, b, c, "
+	    "tostring(d), k, v, n, h, m, g)", out, sizeof out), 0);
+	assert_string_equal(out, "1 100000 100000 nil kv 6 07:30 "
+	    "<hello> <world>");
+	/* The limit follows the budget: what a big budget allows, a small
+	 * one refuses. */
+	assert_int_equal(run(sb, "return tostring((string.rep('ab', 500)"
+	    ":find('(b+)$')))", out, sizeof out), 0);
+	assert_string_equal(out, "1000");
+	sandbox_free(sb);
+	sb = new_sealed(1000);
+	refused(sb, "return (string.rep('ab', 500):find('(b+)$'))",
+	    "too complex");
+	sandbox_free(sb);
+}
+
 /* The pos table is shared by all rules: tricks on it must not leak. */
 static void
 test_pos_tricks(void **state)
@@ -350,6 +417,7 @@ main(void)
 		cmocka_unit_test(test_fault_injection),
 		cmocka_unit_test(test_fault_injection_rules),
 		cmocka_unit_test(test_pos_tricks),
+		cmocka_unit_test(test_patterns_bounded),
 	};
 
 	return cmocka_run_group_tests_name("rules/sandbox", tests, NULL, NULL);
