@@ -1,10 +1,17 @@
 /*
- * conn.c: one bufferevent per TCP peer, fed to its session.
+ * conn.c: one TCP peer per struct conn, fed to its session.
  *
- * Memory per idle peer is kept small: no deferred callbacks, no input
- * buffer space once everything read is consumed (evbuffer frees drained
- * chains), and a read high-watermark of twice max_frame so a peer can
- * never make us hold more than that.  The set keeps the open
+ * Reading does not go through the bufferevent: a read event per peer
+ * (whose timeout is the idle timeout, on one libevent common-timeout
+ * queue, so re-arming it costs no heap operation) recv()s into one buffer
+ * shared by the set, and session_feed decodes straight from it.  That is
+ * one system call per read (no FIONREAD), no evbuffer chain, no pullup.
+ * Only the bytes of a frame not complete yet are kept, in a small buffer
+ * of the peer's own, freed once they are consumed: an idle peer holds no
+ * input buffer at all, and none holds more than twice max_frame.  The
+ * bufferevent is for the replies only (its reading stays disabled): it
+ * queues what the peer does not take at once and lingers on close.  The
+ * set keeps the open
  * connections in a list (for shutdown) and a map from device id to the
  * connection that last identified as it (so a stale socket does not mark
  * a reconnected device offline).  An observer (the downlink) hears of
@@ -39,11 +46,16 @@
 /* How long a closing peer gets to take its last replies. */
 #define CONN_LINGER_S 5
 #define CONN_MAP_BUCKETS 4096
+/* Bytes read per wake-up at most: several frames of a busy peer at once. */
+#define CONN_READ_MAX (64 * 1024)
 
 struct conn {
 	struct conn_set *set;
-	struct bufferevent *bev;
+	struct bufferevent *bev;	/* replies; reading disabled */
+	struct event *rev;		/* reading, and the idle timeout */
 	struct session *s;
+	uint8_t *rest;			/* bytes of a frame not complete yet */
+	size_t restlen, restcap;
 	struct conn *prev, *next;	/* all connections */
 	struct conn *map_next;		/* same bucket of the device map */
 	bool in_map;
@@ -65,9 +77,13 @@ struct conn_set {
 	struct metric *accepted;
 	struct metric *closed;		/* by reason */
 	struct metric *bytes;
+	const struct timeval *idle;	/* the common-timeout idle timeval */
+	uint8_t *rbuf;			/* one read at a time, any peer */
+	size_t rsize;
 };
 
 static void conn_free(struct conn *c, const char *reason);
+static void on_event(struct bufferevent *bev, short what, void *arg);
 
 char *
 conn_peer_name(const struct sockaddr *sa, char *buf, size_t size)
@@ -202,28 +218,46 @@ conn_close(struct conn *c, const char *reason)
 		c->set->obs.closed(c->set->obs.arg, c);
 	log_info("tcp %s: closing: %s", c->peer, reason);
 	metric_label_add(c->set->closed, reason, 1);
-	bufferevent_disable(c->bev, EV_READ);
-	bufferevent_setcb(c->bev, NULL, on_drained, NULL, c);
+	event_del(c->rev);
+	bufferevent_setcb(c->bev, NULL, on_drained, on_event, c);
 	bufferevent_set_timeouts(c->bev, NULL, &linger);
 }
 
-/* Feeds everything buffered to the session; returns false once c is gone. */
-static bool
-feed(struct conn *c, bool eof)
+/* Keeps buf[0..len), the start of a frame, for the next read. */
+static void
+keep_rest(struct conn *c, const uint8_t *buf, size_t len)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	size_t len = evbuffer_get_length(in), used;
+	if (len == 0) {
+		free(c->rest);
+		c->rest = NULL;
+		c->restlen = c->restcap = 0;
+		return;
+	}
+	if (len > c->restcap) {
+		/* A frame is at most max_frame, which bounds the growth. */
+		c->restcap = len < 256 ? 256 : len;
+		c->rest = xrealloc(c->rest, c->restcap);
+	}
+	memmove(c->rest, buf, len);
+	c->restlen = len;
+}
+
+/*
+ * Feeds buf[0..len) (the kept bytes, then what was read) to the session;
+ * returns false once c is gone.
+ */
+static bool
+feed(struct conn *c, const uint8_t *buf, size_t len, bool eof)
+{
 	bool close_peer = false;
-	const uint8_t *p;
+	size_t used;
 
 	if (len == 0 && !eof)
 		return true;
-	p = len > 0 ? evbuffer_pullup(in, -1) : (const uint8_t *)"";
-	used = session_feed(c->s, p, len, clock_now_ms(), eof, on_frame, c,
-	    &close_peer);
+	used = session_feed(c->s, len > 0 ? buf : (const uint8_t *)"", len,
+	    clock_now_ms(), eof, on_frame, c, &close_peer);
 	if (used > len)
 		used = len;
-	evbuffer_drain(in, used);
 	if (close_peer) {
 		char reason[sizeof c->why + 16];
 
@@ -232,13 +266,11 @@ feed(struct conn *c, bool eof)
 		conn_close(c, reason);
 		return false;
 	}
-	if (!eof && evbuffer_get_length(in) >= 2 * c->set->lim.max_frame) {
-		/* The session kept the read limit full: it would never read
-		 * again, so cut the peer off. */
-		size_t n = evbuffer_get_length(in);
-
+	if (!eof && len - used >= 2 * c->set->lim.max_frame) {
+		/* The session keeps asking for more without a frame: it would
+		 * hold ever more, so cut the peer off. */
 		writer_reject(c->set->w, "tcp", c->peer, "frame too long",
-		    evbuffer_pullup(in, -1), n);
+		    buf + used, len - used);
 		conn_close(c, "frame too long");
 		return false;
 	}
@@ -246,18 +278,47 @@ feed(struct conn *c, bool eof)
 		conn_free(c, "peer does not read its replies");
 		return false;
 	}
+	keep_rest(c, buf + used, len - used);
 	return true;
 }
 
 static void
-on_read(struct bufferevent *bev, void *arg)
+on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	struct conn_set *cs = c->set;
+	char reason[128];
+	size_t have = c->restlen;
+	ssize_t n;
 
-	metric_add(c->set->bytes, (double)evbuffer_get_length(bufferevent_get_input(bev)));
-	feed(c, false);
+	if (what & EV_TIMEOUT) {
+		snprintf(reason, sizeof reason, "idle for %d s",
+		    cs->lim.idle_timeout);
+		conn_free(c, reason);
+		return;
+	}
+	if (have > 0)
+		memcpy(cs->rbuf, c->rest, have);
+	n = recv(fd, cs->rbuf + have, cs->rsize - have, 0);
+	if (n > 0) {
+		metric_add(cs->bytes, (double)n);
+		feed(c, cs->rbuf, have + (size_t)n, false);
+		return;
+	}
+	if (n == 0) {
+		/* End of stream: what is left may still make a frame. */
+		if (!feed(c, cs->rbuf, have, true))
+			return;
+		conn_free(c, "closed by peer");
+		return;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return;
+	snprintf(reason, sizeof reason, "%s", strerror(errno));
+	conn_free(c, reason);
 }
 
+/* The replies' side: write errors and the linger timeout. */
 static void
 on_event(struct bufferevent *bev, short what, void *arg)
 {
@@ -265,21 +326,16 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	char reason[128];
 
 	(void)bev;
-	if (what & BEV_EVENT_EOF) {
-		if (!c->closing && !feed(c, true))
-			return;
-		conn_free(c, "closed by peer");
-	} else if (what & BEV_EVENT_ERROR) {
+	if (what & BEV_EVENT_ERROR) {
 		snprintf(reason, sizeof reason, "%s",
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 		conn_free(c, reason);
-	} else if (what & BEV_EVENT_TIMEOUT) {
-		if (what & BEV_EVENT_READING)
-			snprintf(reason, sizeof reason, "idle for %d s",
-			    c->set->lim.idle_timeout);
-		else
+	} else if (what & (BEV_EVENT_EOF | BEV_EVENT_TIMEOUT)) {
+		if (what & BEV_EVENT_TIMEOUT)
 			snprintf(reason, sizeof reason, "replies not taken within %d s",
 			    CONN_LINGER_S);
+		else
+			snprintf(reason, sizeof reason, "closed by peer");
 		conn_free(c, reason);
 	}
 }
@@ -302,6 +358,14 @@ conn_set_new(struct event_base *base, struct writer *w,
 	    "by reason", "reason") : NULL;
 	cs->bytes = m != NULL ? metrics_counter(m,
 	    "geoalarm_ingest_tcp_bytes_total", "Bytes received over TCP") : NULL;
+	{
+		struct timeval idle = { lim->idle_timeout, 0 };
+
+		cs->idle = event_base_init_common_timeout(base, &idle);
+	}
+	/* Kept bytes (< 2 max_frame) plus a read. */
+	cs->rsize = 2 * lim->max_frame + CONN_READ_MAX;
+	cs->rbuf = xmalloc(cs->rsize);
 	return cs;
 }
 
@@ -312,6 +376,7 @@ conn_set_free(struct conn_set *cs)
 		return;
 	while (cs->head != NULL)
 		conn_free(cs->head, "shutting down");
+	free(cs->rbuf);
 	free(cs);
 }
 
@@ -360,7 +425,6 @@ void
 conn_set_accept(struct conn_set *cs, evutil_socket_t fd,
     const struct sockaddr *sa, int salen)
 {
-	struct timeval idle = { cs->lim.idle_timeout, 0 };
 	struct conn *c;
 
 	(void)salen;
@@ -375,12 +439,9 @@ conn_set_accept(struct conn_set *cs, evutil_socket_t fd,
 		return;
 	}
 	c->s = session_new(cs->lim.max_frame);
-	bufferevent_setcb(c->bev, on_read, NULL, on_event, c);
-	/* The session keeps at most about max_frame bytes; twice that is the
-	 * most a peer can make us hold. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, 2 * cs->lim.max_frame);
-	bufferevent_set_timeouts(c->bev, &idle, NULL);
-	bufferevent_enable(c->bev, EV_READ);
+	bufferevent_setcb(c->bev, NULL, NULL, on_event, c);
+	c->rev = event_new(cs->base, fd, EV_READ | EV_PERSIST, on_read, c);
+	event_add(c->rev, cs->idle);
 	c->next = cs->head;
 	if (cs->head != NULL)
 		cs->head->prev = c;
@@ -416,7 +477,9 @@ conn_free(struct conn *c, const char *reason)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	cs->count--;
+	event_free(c->rev);
 	bufferevent_free(c->bev);
 	session_free(c->s);
+	free(c->rest);
 	free(c);
 }

@@ -1,9 +1,10 @@
 /*
  * conn.h: the TCP peers of one ingest process.
  *
- * Each accepted socket gets a bufferevent and a session; bytes read are fed
- * to session_feed straight from the input buffer, replies go back
- * byte-exact, frames go to the writer.  A peer is closed when it sends
+ * Each accepted socket gets a read event, a session and a bufferevent for
+ * the replies; bytes read are fed to session_feed straight from one read
+ * buffer shared by the set, replies go back byte-exact, frames go to the
+ * writer.  A peer is closed when it sends
  * nothing for the idle timeout, when its session says so (garbage, an
  * over-long frame), when it stops reading its replies, or at shutdown; a
  * device that was identified on it is then marked offline, unless it has

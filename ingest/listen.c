@@ -2,10 +2,10 @@
  * listen.c: the TCP listener (evconnlistener) and the UDP socket on the
  * same address.
  *
- * UDP datagrams are read in batches (at most UDP_BATCH per wake-up, so a
- * flood cannot starve TCP peers) into one 64 KiB buffer; each is decoded on
- * its own by one shared session, which holds no per-peer state that
- * matters for UDP.
+ * UDP datagrams are read with recvmmsg, UDP_VLEN per call and at most
+ * UDP_BATCH per wake-up (so a flood cannot starve TCP peers), into one
+ * buffer of UDP_VLEN slots; each is decoded on its own by one shared
+ * session, which holds no per-peer state that matters for UDP.
  */
 #include "ingest/listen.h"
 
@@ -33,8 +33,12 @@
 
 /* Out of descriptors: stop accepting for this long (tmux waits a second). */
 #define ACCEPT_PAUSE_MS 1000
-#define UDP_BATCH 64
-#define UDP_MAX 65536
+/* Datagrams per recvmmsg call, and per wake-up at most. */
+#define UDP_VLEN 64
+#define UDP_BATCH 256
+/* Receive buffer asked for: room for a few seconds of datagrams while the
+ * loop is busy elsewhere (the kernel caps it at net.core.rmem_max). */
+#define UDP_RCVBUF (4 << 20)
 
 struct listen {
 	struct event_base *base;
@@ -50,7 +54,12 @@ struct listen {
 	struct event *udp_ev;
 	struct session *udp_session;
 	struct metric *datagrams;
-	uint8_t *udp_buf;
+	uint8_t *udp_buf;		/* UDP_VLEN slots of udp_slot bytes */
+	size_t udp_slot;
+	int udp_rcvbuf;			/* granted by the kernel */
+	struct mmsghdr *msgs;
+	struct iovec *iov;
+	struct sockaddr_storage *from;
 	listen_udp_fn *observe;
 	void *observe_arg;
 };
@@ -125,25 +134,43 @@ static void
 on_udp(evutil_socket_t fd, short what, void *arg)
 {
 	struct listen *l = arg;
+	int got = 0;
 
 	(void)what;
-	for (int i = 0; i < UDP_BATCH; i++) {
-		struct sockaddr_storage ss;
-		struct datagram d = { l, (struct sockaddr *)&ss, sizeof ss, "" };
-		ssize_t n;
+	while (got < UDP_BATCH) {
+		int n;
 
-		n = recvfrom(fd, l->udp_buf, UDP_MAX, 0, (struct sockaddr *)&ss,
-		    &d.fromlen);
+		for (int i = 0; i < UDP_VLEN; i++) {
+			l->msgs[i].msg_hdr.msg_namelen = sizeof l->from[i];
+			l->msgs[i].msg_hdr.msg_flags = 0;
+		}
+		/* MSG_TRUNC: msg_len is the datagram's own length even when
+		 * it did not fit its slot. */
+		n = recvmmsg(fd, l->msgs, UDP_VLEN, MSG_TRUNC, NULL);
 		if (n == -1) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-				log_warn("udp: recvfrom: %s", strerror(errno));
+				log_warn("udp: recvmmsg: %s", strerror(errno));
 			return;
 		}
-		metric_add(l->datagrams, 1);
-		conn_peer_name(d.from, d.peer, sizeof d.peer);
-		/* The session rejects empty and over-long datagrams. */
-		session_datagram(l->udp_session, l->udp_buf, (size_t)n,
-		    clock_now_ms(), on_udp_frame, &d);
+		got += n;
+		metric_add(l->datagrams, n);
+		for (int i = 0; i < n; i++) {
+			struct datagram d = { l, (struct sockaddr *)&l->from[i],
+			    l->msgs[i].msg_hdr.msg_namelen, "" };
+			size_t len = l->msgs[i].msg_len;
+
+			/* A datagram longer than its slot (so longer than
+			 * max_frame) is rejected on the part that fitted. */
+			if (len > l->udp_slot)
+				len = l->udp_slot;
+			conn_peer_name(d.from, d.peer, sizeof d.peer);
+			/* The session rejects empty and over-long datagrams. */
+			session_datagram(l->udp_session, l->udp_buf +
+			    (size_t)i * l->udp_slot, len, clock_now_ms(),
+			    on_udp_frame, &d);
+		}
+		if (n < UDP_VLEN)
+			return;
 	}
 }
 
@@ -189,7 +216,8 @@ static int
 udp_open(struct listen *l, const struct sockaddr_storage *ss, socklen_t len,
     char *err, size_t errlen)
 {
-	int one = 1, rcvbuf = 1 << 20;
+	int one = 1, rcvbuf = UDP_RCVBUF;
+	socklen_t optlen = sizeof rcvbuf;
 
 	l->udp_fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->udp_fd == -1) {
@@ -197,8 +225,10 @@ udp_open(struct listen *l, const struct sockaddr_storage *ss, socklen_t len,
 		return -1;
 	}
 	setsockopt(l->udp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	/* Room for a burst of datagrams while the loop is busy elsewhere. */
 	setsockopt(l->udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+	/* Linux reports twice what it grants (bookkeeping included). */
+	if (getsockopt(l->udp_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &optlen) == 0)
+		l->udp_rcvbuf = rcvbuf / 2;
 	if (bind(l->udp_fd, (const struct sockaddr *)ss, len) == -1) {
 		int e = errno;
 
@@ -280,9 +310,24 @@ listen_new(struct event_base *base, const struct conf_hostport *addr,
 	}
 	l->resume = evtimer_new(base, on_resume, l);
 	l->udp_session = session_new(max_frame);
-	l->udp_buf = xmalloc(UDP_MAX);
+	/* max_frame + 1 bytes tell an over-long datagram; the reject keeps
+	 * at most 512 of them anyway. */
+	l->udp_slot = max_frame + 1;
+	l->udp_buf = xmalloc(UDP_VLEN * l->udp_slot);
+	l->msgs = xcalloc(UDP_VLEN, sizeof *l->msgs);
+	l->iov = xcalloc(UDP_VLEN, sizeof *l->iov);
+	l->from = xcalloc(UDP_VLEN, sizeof *l->from);
+	for (int i = 0; i < UDP_VLEN; i++) {
+		l->iov[i].iov_base = l->udp_buf + (size_t)i * l->udp_slot;
+		l->iov[i].iov_len = l->udp_slot;
+		l->msgs[i].msg_hdr.msg_iov = &l->iov[i];
+		l->msgs[i].msg_hdr.msg_iovlen = 1;
+		l->msgs[i].msg_hdr.msg_name = &l->from[i];
+	}
 	l->datagrams = m != NULL ? metrics_counter(m,
 	    "geoalarm_ingest_udp_datagrams_total", "UDP datagrams received") : NULL;
+	log_info("udp: receive buffer %d KiB (asked for %d KiB)",
+	    l->udp_rcvbuf / 1024, UDP_RCVBUF / 1024);
 	log_info(strchr(addr->host, ':') != NULL ? "listening on [%s]:%d (tcp and udp)" :
 	    "listening on %s:%d (tcp and udp)", addr->host, l->port);
 	return l;
@@ -306,6 +351,9 @@ listen_free(struct listen *l)
 		close(l->udp_fd);
 	session_free(l->udp_session);
 	free(l->udp_buf);
+	free(l->msgs);
+	free(l->iov);
+	free(l->from);
 	free(l);
 }
 

@@ -124,11 +124,16 @@ on_reply(struct rconn *rc, struct redisReply *reply, void *arg)
 }
 
 static int
-send_cmd(void *arg, const char *cmd, size_t len)
+send_cmds(void *arg, const char *cmds, const size_t *lens, int n)
 {
 	struct ingest *ing = arg;
+	size_t total = 0;
 
-	return rconn_command_formatted(ing->rc, on_reply, ing, cmd, len);
+	for (int i = 0; i < n; i++)
+		total += lens[i];
+	/* hiredis's buffer grown once for the run, not step by step. */
+	rconn_reserve(ing->rc, total);
+	return rconn_command_formatted_n(ing->rc, on_reply, ing, cmds, lens, n);
 }
 
 static void
@@ -287,6 +292,8 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	ing->listen = NULL;
 	conn_set_free(ing->conns);
 	ing->conns = NULL;
+	/* The peers' last frames and their offline marks. */
+	writer_drain(ing->writer);
 	ing->drain_deadline = clock_mono_ms() + DRAIN_MS;
 	on_drain(-1, 0, ing);
 }
@@ -310,16 +317,18 @@ run(struct ingest *ing)
 	}
 	ing->metrics = metrics_new();
 	latency = register_metrics(ing);
-	ing->outbox = outbox_new((size_t)ing->o.buffer, OUTBOX_WINDOW, send_cmd,
+	ing->outbox = outbox_new((size_t)ing->o.buffer, OUTBOX_WINDOW, send_cmds,
 	    ing, latency);
-	ing->writer = writer_new(ing->outbox, ing->common.prefix,
-	    ing->o.stream_maxlen, ing->metrics);
+	ing->writer = writer_new(ing->outbox, ing->base, ing->common.prefix,
+	    ing->o.stream_maxlen, WRITER_DEVICE_MS, ing->metrics);
 	ing->rc = rconn_new(ing->base, ing->common.redis, "redis", on_redis, ing,
 	    err, sizeof err);
 	if (ing->rc == NULL) {
 		log_error("--redis: %s", err);
 		goto out;
 	}
+	/* A reply object per XADD was a malloc and a free each. */
+	rconn_use_arena(ing->rc);
 	rconn_set_reply_timeout(ing->rc, (int)ing->o.redis_timeout * 1000);
 	dlo.redis = ing->common.redis;
 	dlo.prefix = ing->common.prefix;
@@ -364,6 +373,8 @@ out:
 	listen_free(ing->listen);
 	conn_set_free(ing->conns);
 	downlink_free(ing->downlink);
+	/* Whatever the last pass queued, before the connection goes. */
+	writer_drain(ing->writer);
 	rconn_free(ing->rc);
 	writer_free(ing->writer);
 	outbox_free(ing->outbox);

@@ -2,15 +2,17 @@
  * outbox.h: the bounded, ordered queue of Redis commands between the
  * writer and the Redis connection.
  *
- * One entry is one report's worth of commands (the XADD and the device
- * HSET, or one reject).  Entries are sent pipelined, many in flight, and
+ * One entry is one report's worth of commands (its XADD, with the device
+ * HSET when the writer sends one along), or one reject, result or device
+ * refresh.  Entries are sent pipelined, many in flight, and
  * leave the queue only when Redis has acknowledged every command of the
  * entry; when the connection drops, everything not acknowledged is sent
  * again, in order, once it is back.  When the queue holds `capacity`
  * entries, pushing drops the oldest one and counts it.
  *
- * The outbox does no I/O itself: it calls a send function for each command
- * and is told the replies, in order, with outbox_reply.  That keeps it
+ * The outbox does no I/O itself: it calls a send function with runs of
+ * commands and is told the replies, one per command, in order, with
+ * outbox_reply.  That keeps it
  * testable without Redis; ingest's main.c wires it to an rconn.
  */
 #ifndef GA_INGEST_OUTBOX_H
@@ -30,10 +32,19 @@ struct outbox;
 enum outbox_kind { OUTBOX_REPORT, OUTBOX_DEVICE, OUTBOX_REJECT };
 
 /*
- * Sends one RESP-encoded command (cmd[0..len), borrowed for the call).
- * Returns 0, or -1 when it cannot be sent now (not connected).
+ * Sends n (>= 1) RESP-encoded commands lying back to back in cmds, the
+ * i-th of lens[i] bytes (all borrowed for the call), pipelined; their
+ * replies come back through outbox_reply, one each, in order.  Returns 0,
+ * or -1 when they cannot be sent now (not connected): then none was.
  */
-typedef int outbox_send_fn(void *arg, const char *cmd, size_t len);
+typedef int outbox_send_fn(void *arg, const char *cmds, const size_t *lens,
+    int n);
+
+/* One RESP-encoded command (lib/resp.h), borrowed. */
+struct outbox_cmd {
+	const char *buf;
+	size_t len;
+};
 
 /* What outbox_reply asks of the caller. */
 enum outbox_verdict {
@@ -56,13 +67,19 @@ struct outbox *outbox_new(size_t capacity, size_t window, outbox_send_fn *send,
 void outbox_free(struct outbox *ob);
 
 /*
- * Queues one entry of n (1..OUTBOX_MAX_CMDS) commands, each encoded by
- * redisFormatCommandArgv; the outbox takes them (frees with
- * redisFreeCommand).  Drops the oldest entry first when full.  Sends at
- * once when connected and the window allows.
+ * Queues one entry of n (1..OUTBOX_MAX_CMDS) commands, copied.  Drops the
+ * oldest entry first when full.  Sends nothing: outbox_flush does.
  */
-void outbox_push(struct outbox *ob, enum outbox_kind kind, char **cmds,
-    const size_t *lens, int n);
+void outbox_push(struct outbox *ob, enum outbox_kind kind,
+    const struct outbox_cmd *cmds, int n);
+
+/*
+ * Sends what is queued and not sent yet, as far as the connection is up
+ * and the window allows: entries pushed one after another go out together
+ * in one call of the send function (replies come back one per command all
+ * the same).  outbox_reply and outbox_connected send on their own.
+ */
+void outbox_flush(struct outbox *ob);
 
 /* Tells the outbox the connection is up (sends) or down (rewinds). */
 void outbox_connected(struct outbox *ob, bool up);

@@ -5,10 +5,28 @@
  * neither split a key nor smuggle bytes into one.  The device hash keeps
  * the last report's fields; `alarm` is written as "" when the report has
  * none, so an old alarm does not stay on the device forever.
+ *
+ * Batching.  What the frames of one event-loop pass yield is gathered in
+ * a batch and handed to the outbox at the end of the pass (or when the
+ * batch is full): each entry's own command (the XADD of a position, a
+ * reject or a command result) is RESP-encoded at once into one buffer.
+ *
+ * Device hashes.  The updates of a device's hash are merged, field by
+ * field, the later value winning, which leaves the hash as consecutive
+ * HSETs would.  The merged HSET travels with the batch's last entry that
+ * touched the device; and a device whose hash was written less than
+ * device_ms ago waits until then, its updates merging meanwhile (a timer
+ * hands them over).  So a device reporting several times in one read, or
+ * ten times a second, costs Redis one HSET per device_ms at most, while a
+ * device reporting less often than that (as trackers do, every 10 to 60 s)
+ * is written at once, every time.  The hash of a busy device thus lags its
+ * last position by device_ms at most.  Only positions wait: a login, a
+ * heartbeat or going offline is written at once (with whatever waited).  Entries keep their order; the
+ * outbox acknowledges each once Redis has answered all its commands.
  */
 #include "ingest/writer.h"
 
-#include <hiredis/hiredis.h>
+#include <event2/event.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,18 +38,63 @@
 #include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
+#include "lib/resp.h"
 #include "lib/xmalloc.h"
 
-/* XADD key MAXLEN ~ N * + fields + raw recv transport peer, and HSET. */
-#define MAX_ARGS (8 + 2 * (REPORT_MAX_FIELDS + 8))
 /* Escaped raw frame: every byte may become 4. */
 #define RAW_ESC_MAX (4 * 8192 + 1)
 /* Reject log lines per second at most; a flood of junk datagrams must not
  * flood the log.  The ones left out are counted in the next line. */
 #define REJECT_LOGS_PER_S 20
+/* Entries per batch at most: a pass that yields more is handed over in
+ * several batches, which bounds the batch's memory (a few MiB). */
+#define BATCH_MAX 4096
+/* The device timer runs this many times per device_ms. */
+#define TICKS_PER_INTERVAL 4
+
+#define BULK_LIT(b, lit) resp_bulk((b), (lit), sizeof(lit) - 1)
+
+/* A field of a device hash: offsets into the device's arena. */
+struct pair {
+	uint32_t k, klen, v, vlen;
+};
+
+/*
+ * What the writer knows of one device's hash: when it was last handed to
+ * the outbox, and the fields merged since.  Kept while the device is busy
+ * (written within device_ms, or fields waiting), dropped after.
+ */
+struct dev {
+	struct dev *hnext;		/* hash chain */
+	struct dev *prev, *next;	/* every device, oldest write first */
+	size_t hash;
+	int64_t written_ms;		/* last HSET handed over */
+	bool written;			/* written_ms is set */
+	bool urgent;			/* not a position: write it now */
+	int owner;			/* batch entry carrying the HSET, or -1 */
+	int n, cap;			/* fields waiting */
+	struct pair *pairs;
+	char *arena;			/* their names and values */
+	uint32_t alen, acap;
+	char id[REPORT_ID_MAX];		/* as reported */
+	size_t keylen;
+	char key[];			/* P:device:<id escaped> */
+};
+
+/* One entry of the batch: its own command in w->cmds, and maybe the
+ * merged HSET of a device. */
+struct pending {
+	uint8_t kind;		/* enum outbox_kind */
+	uint8_t n;		/* own commands: 0 or 1 */
+	size_t off, len;	/* where they lie in w->cmds */
+	struct dev *dev;	/* device touched, or NULL */
+};
 
 struct writer {
 	struct outbox *ob;
+	struct event *flush_ev;	/* NULL: the owner calls writer_flush */
+	struct event *tick_ev;	/* hands over device updates that waited */
+	int device_ms;
 	char *positions_key;
 	char *rejects_key;
 	char *device_prefix;
@@ -46,20 +109,56 @@ struct writer {
 	int log_count;			/* reject lines logged in log_second */
 	uint64_t log_skipped;		/* reject lines not logged since */
 
+	/* The batch. */
+	struct resp *cmds;		/* entries' own commands */
+	struct resp *hset;		/* one merged HSET at a time, at flush */
+	struct pending *pend;
+	int npend;
+
+	/* The devices known, by key. */
+	struct dev **buckets;
+	size_t nbuckets, ndevs;
+	struct dev *devs, *devs_tail;	/* list of all, oldest write first */
+
 	/* Scratch, kept here rather than on the stack (about 40 KiB). */
 	struct report_fields fields;
-	const char *argv[MAX_ARGS];
-	size_t lens[MAX_ARGS];
 	char raw[RAW_ESC_MAX];
 };
 
+static void
+on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	writer_flush(arg);
+}
+
+static void
+on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	writer_tick(arg);
+}
+
 struct writer *
-writer_new(struct outbox *ob, const char *prefix, int64_t stream_maxlen,
-    struct metrics *m)
+writer_new(struct outbox *ob, struct event_base *base, const char *prefix,
+    int64_t stream_maxlen, int device_ms, struct metrics *m)
 {
 	struct writer *w = xcalloc(1, sizeof *w);
 
 	w->ob = ob;
+	w->device_ms = device_ms > 0 ? device_ms : 0;
+	if (base != NULL) {
+		w->flush_ev = event_new(base, -1, 0, on_flush, w);
+		if (w->device_ms > 0) {
+			int ms = w->device_ms / TICKS_PER_INTERVAL + 1;
+			struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+			w->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, w);
+			event_add(w->tick_ev, &tv);
+		}
+	}
 	w->positions_key = xasprintf("%s:positions", prefix);
 	w->rejects_key = xasprintf("%s:rejects", prefix);
 	w->device_prefix = xasprintf("%s:device:", prefix);
@@ -73,7 +172,374 @@ writer_new(struct outbox *ob, const char *prefix, int64_t stream_maxlen,
 		w->rejects = metrics_labelled(m, "geoalarm_ingest_rejects_total",
 		    "Rejected input, by reason", "reason");
 	}
+	w->cmds = resp_new(1 << 16);
+	w->hset = resp_new(4096);
+	w->pend = xcalloc(BATCH_MAX, sizeof *w->pend);
+	w->nbuckets = 1024;
+	w->buckets = xcalloc(w->nbuckets, sizeof *w->buckets);
 	return w;
+}
+
+/* ---- Devices ---- */
+
+static size_t
+hash_key(const char *s, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* Forgets the fields waiting (their memory too: a device that is not
+ * busy costs only its struct). */
+static void
+dev_clear(struct dev *d)
+{
+	free(d->pairs);
+	free(d->arena);
+	d->pairs = NULL;
+	d->arena = NULL;
+	d->n = d->cap = 0;
+	d->alen = d->acap = 0;
+}
+
+static void
+list_remove(struct writer *w, struct dev *d)
+{
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		w->devs = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+	else
+		w->devs_tail = d->prev;
+	d->prev = d->next = NULL;
+}
+
+static void
+list_append(struct writer *w, struct dev *d)
+{
+	d->prev = w->devs_tail;
+	d->next = NULL;
+	if (w->devs_tail != NULL)
+		w->devs_tail->next = d;
+	else
+		w->devs = d;
+	w->devs_tail = d;
+}
+
+static void
+dev_forget(struct writer *w, struct dev *d)
+{
+	struct dev **pp = &w->buckets[d->hash & (w->nbuckets - 1)];
+
+	while (*pp != d)
+		pp = &(*pp)->hnext;
+	*pp = d->hnext;
+	list_remove(w, d);
+	w->ndevs--;
+	dev_clear(d);
+	free(d);
+}
+
+static void
+grow_buckets(struct writer *w)
+{
+	size_t n = w->nbuckets * 2;
+	struct dev **b = xcalloc(n, sizeof *b);
+
+	for (struct dev *d = w->devs; d != NULL; d = d->next) {
+		d->hnext = b[d->hash & (n - 1)];
+		b[d->hash & (n - 1)] = d;
+	}
+	free(w->buckets);
+	w->buckets = b;
+	w->nbuckets = n;
+}
+
+/*
+ * The device of id, created when new.  Looked up by the id as reported
+ * (escaping is one to one): no key to build nor prefix to hash per frame.
+ */
+static struct dev *
+dev_get(struct writer *w, const char *id)
+{
+	size_t idlen = strnlen(id, REPORT_ID_MAX - 1);
+	size_t h = hash_key(id, idlen);
+	char esc[4 * REPORT_ID_MAX + 1];
+	size_t plen, elen;
+	struct dev *d;
+
+	for (d = w->buckets[h & (w->nbuckets - 1)]; d != NULL; d = d->hnext) {
+		if (d->hash == h && strncmp(d->id, id, REPORT_ID_MAX - 1) == 0)
+			return d;
+	}
+	if (w->ndevs >= w->nbuckets)
+		grow_buckets(w);
+	escape_bytes(esc, sizeof esc, (const uint8_t *)id, idlen);
+	plen = strlen(w->device_prefix);
+	elen = strlen(esc);
+	d = xcalloc(1, sizeof *d + plen + elen + 1);
+	memcpy(d->id, id, idlen);
+	memcpy(d->key, w->device_prefix, plen);
+	memcpy(d->key + plen, esc, elen);
+	d->keylen = plen + elen;
+	d->hash = h;
+	d->owner = -1;
+	d->hnext = w->buckets[h & (w->nbuckets - 1)];
+	w->buckets[h & (w->nbuckets - 1)] = d;
+	list_append(w, d);
+	w->ndevs++;
+	return d;
+}
+
+/* Copies p[0..len) into d's arena; returns its offset. */
+static uint32_t
+arena_put(struct dev *d, const void *p, size_t len)
+{
+	uint32_t off = d->alen;
+
+	if (d->acap - d->alen < len) {
+		size_t cap = d->acap > 0 ? d->acap : 256;
+
+		while (cap - d->alen < len)
+			cap *= 2;
+		d->arena = xrealloc(d->arena, cap);
+		d->acap = (uint32_t)cap;
+	}
+	if (len > 0)
+		memcpy(d->arena + off, p, len);
+	d->alen += (uint32_t)len;
+	return off;
+}
+
+/*
+ * Sets field k to v in d.  Fields waiting from before this update (the
+ * first `old`) are replaced in place (the value overwritten when it fits:
+ * a device's values keep their lengths, so its arena stays small); the
+ * rest are appended, as HSET would keep them (a field repeated within one
+ * update: the later wins in Redis too).  *at is where the search starts:
+ * a device's reports have the same fields in the same order, so the
+ * field after the last one found is nearly always the one.
+ */
+static void
+dev_set(struct dev *d, int old, int *at, const char *k, size_t klen,
+    const char *v, size_t vlen)
+{
+	struct pair *pr;
+
+	for (int j = 0; j < old; j++) {
+		int i = (*at + j) % old;
+
+		pr = &d->pairs[i];
+		if (pr->klen != klen || memcmp(d->arena + pr->k, k, klen) != 0)
+			continue;
+		if (vlen <= pr->vlen)
+			memcpy(d->arena + pr->v, v, vlen);
+		else
+			pr->v = arena_put(d, v, vlen);
+		pr->vlen = (uint32_t)vlen;
+		*at = i + 1;
+		return;
+	}
+	if (d->n == d->cap) {
+		d->cap = d->cap > 0 ? 2 * d->cap : 32;
+		d->pairs = xreallocarray(d->pairs, (size_t)d->cap, sizeof *d->pairs);
+	}
+	pr = &d->pairs[d->n++];
+	pr->k = arena_put(d, k, klen);
+	pr->klen = (uint32_t)klen;
+	pr->v = arena_put(d, v, vlen);
+	pr->vlen = (uint32_t)vlen;
+}
+
+static void
+dev_set_s(struct dev *d, int old, int *at, const char *k, const char *v)
+{
+	dev_set(d, old, at, k, strlen(k), v, strlen(v));
+}
+
+/* Encodes d's waiting fields as one HSET into w->hset. */
+static void
+encode_hset(struct writer *w, const struct dev *d)
+{
+	resp_clear(w->hset);
+	resp_array(w->hset, 2 + 2 * (size_t)d->n);
+	BULK_LIT(w->hset, "HSET");
+	resp_bulk(w->hset, d->key, d->keylen);
+	for (int i = 0; i < d->n; i++) {
+		resp_bulk(w->hset, d->arena + d->pairs[i].k, d->pairs[i].klen);
+		resp_bulk(w->hset, d->arena + d->pairs[i].v, d->pairs[i].vlen);
+	}
+}
+
+/* ---- The batch ---- */
+
+/* Starts an entry; its own command, if any, is appended to w->cmds next. */
+static struct pending *
+entry_begin(struct writer *w, enum outbox_kind kind)
+{
+	struct pending *p;
+
+	if (w->npend == BATCH_MAX)
+		writer_flush(w);
+	if (w->npend == 0 && w->flush_ev != NULL)
+		event_active(w->flush_ev, EV_TIMEOUT, 0);
+	p = &w->pend[w->npend++];
+	p->kind = (uint8_t)kind;
+	p->n = 0;
+	p->off = resp_len(w->cmds);
+	p->len = 0;
+	p->dev = NULL;
+	return p;
+}
+
+/* Ends the entry's own command started at p->off. */
+static void
+entry_command_done(struct writer *w, struct pending *p)
+{
+	p->n = 1;
+	p->len = resp_len(w->cmds) - p->off;
+}
+
+/*
+ * Makes entry p the one to carry d's HSET (the last entry touching d
+ * wins); returns how many fields were waiting before, for dev_set.
+ */
+static int
+entry_touch(struct writer *w, struct pending *p, struct dev *d)
+{
+	p->dev = d;
+	d->owner = (int)(p - w->pend);
+	return d->n;
+}
+
+/*
+ * Merges `HSET P:device:<id> proto transport peer last_seen online 1
+ * [fields]` into the device's waiting fields, carried by entry p.
+ */
+static void
+device_hset(struct writer *w, struct pending *p, const char *device,
+    const char *proto, const char *transport, const char *peer,
+    const char *recv, const struct report_fields *f)
+{
+	struct dev *d = dev_get(w, device);
+	int old = entry_touch(w, p, d), at = 0;
+	bool alarm = false;
+
+	dev_set_s(d, old, &at, "proto", proto);
+	dev_set_s(d, old, &at, "transport", transport);
+	dev_set_s(d, old, &at, "peer", peer);
+	dev_set_s(d, old, &at, "last_seen", recv);
+	dev_set_s(d, old, &at, "online", "1");
+	if (f == NULL) {
+		/* A login or heartbeat is rare: no reason to wait. */
+		d->urgent = true;
+		return;
+	}
+	for (int i = 0; i < f->n; i++) {
+		const char *k = f->f[i].key;
+
+		/* device and proto are the stream's, not the hash's. */
+		if ((k[0] == 'd' && strcmp(k, "device") == 0) ||
+		    (k[0] == 'p' && strcmp(k, "proto") == 0))
+			continue;
+		if (k[0] == 'a' && strcmp(k, "alarm") == 0)
+			alarm = true;
+		dev_set(d, old, &at, k, strlen(k), f->f[i].val, f->f[i].len);
+	}
+	if (!alarm)
+		dev_set_s(d, old, &at, "alarm", "");
+}
+
+/* Hands the batch over; force: device updates waiting go too. */
+static void
+flush(struct writer *w, bool force)
+{
+	const char *base = resp_data(w->cmds);
+	int64_t now = w->npend > 0 && w->device_ms > 0 ? clock_mono_ms() : 0;
+
+	for (int i = 0; i < w->npend; i++) {
+		const struct pending *p = &w->pend[i];
+		struct dev *d = p->dev;
+		struct outbox_cmd c[2];
+		int n = 0;
+
+		if (p->n > 0) {
+			c[n].buf = base + p->off;
+			c[n++].len = p->len;
+		}
+		if (d != NULL && d->owner == i) {
+			d->owner = -1;
+			if (force || d->urgent || !d->written ||
+			    now - d->written_ms >= w->device_ms) {
+				encode_hset(w, d);
+				c[n].buf = resp_data(w->hset);
+				c[n++].len = resp_len(w->hset);
+				d->written = true;
+				d->urgent = false;
+				d->written_ms = now;
+				dev_clear(d);
+				/* The list stays in order of writes. */
+				list_remove(w, d);
+				list_append(w, d);
+			}
+		}
+		if (n > 0)
+			outbox_push(w->ob, (enum outbox_kind)p->kind, c, n);
+		/* Without a wait there is nothing to remember.  (Only then
+		 * does a flush forget devices, so the device loops below
+		 * may flush as they go.) */
+		if (d != NULL && d->owner == -1 && d->n == 0 && w->device_ms == 0)
+			dev_forget(w, d);
+	}
+	w->npend = 0;
+	resp_clear(w->cmds);
+	outbox_flush(w->ob);
+}
+
+void
+writer_flush(struct writer *w)
+{
+	flush(w, false);
+}
+
+void
+writer_tick(struct writer *w)
+{
+	int64_t now = clock_mono_ms();
+	struct dev *d, *next;
+
+	flush(w, false);
+	/* Oldest write first: the devices due are at the front.  (A flush
+	 * on the way moves the ones it writes to the back, after `next`.) */
+	for (d = w->devs; d != NULL; d = next) {
+		next = d->next;
+		if (d->written && now - d->written_ms < w->device_ms)
+			break;
+		if (d->n > 0)
+			entry_touch(w, entry_begin(w, OUTBOX_DEVICE), d);
+		else
+			dev_forget(w, d);
+	}
+	flush(w, false);
+}
+
+void
+writer_drain(struct writer *w)
+{
+	struct dev *d;
+
+	for (d = w->devs; d != NULL; d = d->next) {
+		if (d->n > 0 && d->owner == -1)
+			entry_touch(w, entry_begin(w, OUTBOX_DEVICE), d);
+	}
+	flush(w, true);
+	while (w->devs != NULL)
+		dev_forget(w, w->devs);
 }
 
 void
@@ -81,100 +547,20 @@ writer_free(struct writer *w)
 {
 	if (w == NULL)
 		return;
+	writer_drain(w);
+	if (w->flush_ev != NULL)
+		event_free(w->flush_ev);
+	if (w->tick_ev != NULL)
+		event_free(w->tick_ev);
 	free(w->positions_key);
 	free(w->rejects_key);
 	free(w->device_prefix);
 	free(w->results_key);
+	resp_free(w->cmds);
+	resp_free(w->hset);
+	free(w->pend);
+	free(w->buckets);
 	free(w);
-}
-
-/* ---- Argument lists ---- */
-
-struct args {
-	struct writer *w;
-	int n;
-};
-
-static void
-arg(struct args *a, const char *s, size_t len)
-{
-	if (a->n >= MAX_ARGS)
-		return;
-	a->w->argv[a->n] = s;
-	a->w->lens[a->n] = len;
-	a->n++;
-}
-
-static void
-arg_s(struct args *a, const char *s)
-{
-	arg(a, s, strlen(s));
-}
-
-/* Encodes the argument list as one RESP command into cmds[*n]. */
-static void
-encode(struct args *a, char **cmds, size_t *lens, int *n)
-{
-	char *cmd;
-	long long len = redisFormatCommandArgv(&cmd, a->n, a->w->argv, a->w->lens);
-
-	if (len < 0) {
-		log_error("writer: cannot encode a command");
-		return;
-	}
-	cmds[*n] = cmd;
-	lens[*n] = (size_t)len;
-	(*n)++;
-}
-
-/* Escaped device id as used in the key (bounded by REPORT_ID_MAX). */
-static char *
-device_key(struct writer *w, const char *device, char *buf, size_t size)
-{
-	char esc[4 * REPORT_ID_MAX + 1];
-
-	escape_bytes(esc, sizeof esc, (const uint8_t *)device, strlen(device));
-	snprintf(buf, size, "%s%s", w->device_prefix, esc);
-	return buf;
-}
-
-/* HSET P:device:<id> proto transport peer last_seen online 1 [fields]. */
-static void
-device_hset(struct writer *w, struct args *a, char *key, const char *device,
-    const char *proto, const char *transport, const char *peer,
-    const char *recv, const struct report_fields *f)
-{
-	bool alarm = false;
-
-	a->n = 0;
-	arg_s(a, "HSET");
-	arg_s(a, device_key(w, device, key, 256));
-	arg_s(a, "proto");
-	arg_s(a, proto);
-	arg_s(a, "transport");
-	arg_s(a, transport);
-	arg_s(a, "peer");
-	arg_s(a, peer);
-	arg_s(a, "last_seen");
-	arg_s(a, recv);
-	arg_s(a, "online");
-	arg_s(a, "1");
-	if (f == NULL)
-		return;
-	for (int i = 0; i < f->n; i++) {
-		const char *k = f->f[i].key;
-
-		if (strcmp(k, "device") == 0 || strcmp(k, "proto") == 0)
-			continue;
-		if (strcmp(k, "alarm") == 0)
-			alarm = true;
-		arg_s(a, k);
-		arg(a, f->f[i].val, f->f[i].len);
-	}
-	if (!alarm) {
-		arg_s(a, "alarm");
-		arg_s(a, "");
-	}
 }
 
 /* ---- Frames ---- */
@@ -212,12 +598,9 @@ void
 writer_reject(struct writer *w, const char *transport, const char *peer,
     const char *reason, const uint8_t *raw, size_t len)
 {
-	struct args a = { w, 0 };
 	char why[256], logged[160];
-	char *cmds[1];
-	size_t lens[1], shown;
-	int n = 0;
-
+	struct pending *p;
+	size_t shown;
 
 	escape_bytes(why, sizeof why, (const uint8_t *)reason, strlen(reason));
 	escape_bytes(w->raw, WRITER_REJECT_RAW + 1, raw, len);
@@ -238,23 +621,23 @@ writer_reject(struct writer *w, const char *transport, const char *peer,
 		label[k] = '\0';
 		metric_label_add(w->rejects, label, 1);
 	}
-	arg_s(&a, "XADD");
-	arg_s(&a, w->rejects_key);
-	arg_s(&a, "MAXLEN");
-	arg_s(&a, "~");
-	arg_s(&a, "100000");
-	arg_s(&a, "*");
-	arg_s(&a, "peer");
-	arg_s(&a, peer);
-	arg_s(&a, "transport");
-	arg_s(&a, transport);
-	arg_s(&a, "reason");
-	arg_s(&a, why);
-	arg_s(&a, "raw");
-	arg_s(&a, w->raw);
-	encode(&a, cmds, lens, &n);
-	if (n > 0)
-		outbox_push(w->ob, OUTBOX_REJECT, cmds, lens, n);
+	p = entry_begin(w, OUTBOX_REJECT);
+	resp_array(w->cmds, 14);
+	BULK_LIT(w->cmds, "XADD");
+	resp_bulk_str(w->cmds, w->rejects_key);
+	BULK_LIT(w->cmds, "MAXLEN");
+	BULK_LIT(w->cmds, "~");
+	resp_bulk_int(w->cmds, WRITER_REJECTS_MAXLEN);
+	BULK_LIT(w->cmds, "*");
+	BULK_LIT(w->cmds, "peer");
+	resp_bulk_str(w->cmds, peer);
+	BULK_LIT(w->cmds, "transport");
+	resp_bulk_str(w->cmds, transport);
+	BULK_LIT(w->cmds, "reason");
+	resp_bulk_str(w->cmds, why);
+	BULK_LIT(w->cmds, "raw");
+	resp_bulk_str(w->cmds, w->raw);
+	entry_command_done(w, p);
 }
 
 static void
@@ -262,42 +645,38 @@ write_report(struct writer *w, const struct session_frame *f,
     const char *transport, const char *peer, const char *recv)
 {
 	const struct report *r = f->report;
-	struct args a = { w, 0 };
-	char key[256];
-	char *cmds[2];
-	size_t lens[2];
-	int n = 0;
+	struct resp *b = w->cmds;
+	struct pending *p;
 
 	if (report_format(r, &w->fields) == -1)
 		log_warn("%s %s: report from %s did not fit; some fields cut",
 		    transport, peer, r->device);
 	escape_bytes(w->raw, sizeof w->raw, f->raw, f->len);
-	arg_s(&a, "XADD");
-	arg_s(&a, w->positions_key);
-	arg_s(&a, "MAXLEN");
-	arg_s(&a, "~");
-	arg_s(&a, w->maxlen);
-	arg_s(&a, "*");
+	p = entry_begin(w, OUTBOX_REPORT);
+	/* XADD key MAXLEN ~ N *, the fields, raw recv transport peer. */
+	resp_array(b, 6 + 2 * (size_t)w->fields.n + 8);
+	BULK_LIT(b, "XADD");
+	resp_bulk_str(b, w->positions_key);
+	BULK_LIT(b, "MAXLEN");
+	BULK_LIT(b, "~");
+	resp_bulk_str(b, w->maxlen);
+	BULK_LIT(b, "*");
 	for (int i = 0; i < w->fields.n; i++) {
-		arg_s(&a, w->fields.f[i].key);
-		arg(&a, w->fields.f[i].val, w->fields.f[i].len);
+		resp_bulk_str(b, w->fields.f[i].key);
+		resp_bulk(b, w->fields.f[i].val, w->fields.f[i].len);
 	}
-	arg_s(&a, "raw");
-	arg_s(&a, w->raw);
-	arg_s(&a, "recv");
-	arg_s(&a, recv);
-	arg_s(&a, "transport");
-	arg_s(&a, transport);
-	arg_s(&a, "peer");
-	arg_s(&a, peer);
-	encode(&a, cmds, lens, &n);
-	if (r->device[0] != '\0') {
-		device_hset(w, &a, key, r->device, report_proto_name(r->proto),
+	BULK_LIT(b, "raw");
+	resp_bulk_str(b, w->raw);
+	BULK_LIT(b, "recv");
+	resp_bulk_str(b, recv);
+	BULK_LIT(b, "transport");
+	resp_bulk_str(b, transport);
+	BULK_LIT(b, "peer");
+	resp_bulk_str(b, peer);
+	entry_command_done(w, p);
+	if (r->device[0] != '\0')
+		device_hset(w, p, r->device, report_proto_name(r->proto),
 		    transport, peer, recv, &w->fields);
-		encode(&a, cmds, lens, &n);
-	}
-	if (n > 0)
-		outbox_push(w->ob, OUTBOX_REPORT, cmds, lens, n);
 	if (w->reports != NULL)
 		metric_add(w->reports, 1);
 	if (log_enabled(LOG_DEBUG)) {
@@ -313,9 +692,9 @@ void
 writer_frame(struct writer *w, const struct session_frame *f,
     const char *transport, const char *peer, int64_t recv_ms)
 {
-	char recv[24];
+	char recv[RESP_INT_MAX + 1];
 
-	snprintf(recv, sizeof recv, "%" PRId64, recv_ms);
+	recv[resp_int(recv, recv_ms)] = '\0';
 	if (f->result == REPORT_ERROR) {
 		count_frame(w, "reject");
 		writer_reject(w, transport, peer, f->error != NULL ? f->error :
@@ -328,19 +707,9 @@ writer_frame(struct writer *w, const struct session_frame *f,
 		return;
 	}
 	count_frame(w, "other");
-	if (f->device != NULL && f->device[0] != '\0') {
-		struct args a = { w, 0 };
-		char key[256];
-		char *cmds[1];
-		size_t lens[1];
-		int n = 0;
-
-		device_hset(w, &a, key, f->device, session_proto_name(f->proto),
-		    transport, peer, recv, NULL);
-		encode(&a, cmds, lens, &n);
-		if (n > 0)
-			outbox_push(w->ob, OUTBOX_DEVICE, cmds, lens, n);
-	}
+	if (f->device != NULL && f->device[0] != '\0')
+		device_hset(w, entry_begin(w, OUTBOX_DEVICE), f->device,
+		    session_proto_name(f->proto), transport, peer, recv, NULL);
 	if (log_enabled(LOG_DEBUG)) {
 		char logged[160];
 
@@ -354,66 +723,66 @@ writer_frame(struct writer *w, const struct session_frame *f,
 void
 writer_offline(struct writer *w, const char *device)
 {
-	struct args a = { w, 0 };
-	char key[256];
-	char *cmds[1];
-	size_t lens[1];
-	int n = 0;
+	struct pending *p;
+	struct dev *d;
+	int at;
 
 	if (device == NULL || device[0] == '\0')
 		return;
-	arg_s(&a, "HSET");
-	arg_s(&a, device_key(w, device, key, sizeof key));
-	arg_s(&a, "online");
-	arg_s(&a, "0");
-	encode(&a, cmds, lens, &n);
-	if (n > 0)
-		outbox_push(w->ob, OUTBOX_DEVICE, cmds, lens, n);
+	/* The entry first: starting one may hand the batch over. */
+	p = entry_begin(w, OUTBOX_DEVICE);
+	d = dev_get(w, device);
+	at = 0;
+	dev_set_s(d, entry_touch(w, p, d), &at, "online", "0");
+	d->urgent = true;
 }
 
 void
 writer_result(struct writer *w, const struct writer_result *r)
 {
-	struct args a = { w, 0 };
-	char maxlen[24];
-	char *cmds[1];
-	size_t lens[1];
-	int n = 0;
+	struct resp *b = w->cmds;
+	struct pending *p;
+	size_t argc = 16;
 
-	snprintf(maxlen, sizeof maxlen, "%d", WRITER_RESULTS_MAXLEN);
 	escape_bytes(w->raw, sizeof w->raw, r->raw != NULL ? r->raw :
 	    (const uint8_t *)"", r->raw != NULL ? r->rawlen : 0);
-	arg_s(&a, "XADD");
-	arg_s(&a, w->results_key);
-	arg_s(&a, "MAXLEN");
-	arg_s(&a, "~");
-	arg_s(&a, maxlen);
-	arg_s(&a, "*");
-	arg_s(&a, "device");
-	arg_s(&a, r->device);
-	arg_s(&a, "command");
-	arg_s(&a, r->command);
-	arg_s(&a, "status");
-	arg_s(&a, r->status);
-	arg_s(&a, "raw");
-	arg_s(&a, w->raw);
-	arg_s(&a, "id");
-	arg_s(&a, r->id);
+	if (r->reason != NULL)
+		argc += 2;
+	if (r->transport != NULL && r->peer != NULL)
+		argc += 4;
+	if (r->ingest != NULL)
+		argc += 2;
+	p = entry_begin(w, OUTBOX_DEVICE);
+	resp_array(b, argc);
+	BULK_LIT(b, "XADD");
+	resp_bulk_str(b, w->results_key);
+	BULK_LIT(b, "MAXLEN");
+	BULK_LIT(b, "~");
+	resp_bulk_int(b, WRITER_RESULTS_MAXLEN);
+	BULK_LIT(b, "*");
+	BULK_LIT(b, "device");
+	resp_bulk_str(b, r->device);
+	BULK_LIT(b, "command");
+	resp_bulk_str(b, r->command);
+	BULK_LIT(b, "status");
+	resp_bulk_str(b, r->status);
+	BULK_LIT(b, "raw");
+	resp_bulk_str(b, w->raw);
+	BULK_LIT(b, "id");
+	resp_bulk_str(b, r->id);
 	if (r->reason != NULL) {
-		arg_s(&a, "reason");
-		arg_s(&a, r->reason);
+		BULK_LIT(b, "reason");
+		resp_bulk_str(b, r->reason);
 	}
 	if (r->transport != NULL && r->peer != NULL) {
-		arg_s(&a, "transport");
-		arg_s(&a, r->transport);
-		arg_s(&a, "peer");
-		arg_s(&a, r->peer);
+		BULK_LIT(b, "transport");
+		resp_bulk_str(b, r->transport);
+		BULK_LIT(b, "peer");
+		resp_bulk_str(b, r->peer);
 	}
 	if (r->ingest != NULL) {
-		arg_s(&a, "ingest");
-		arg_s(&a, r->ingest);
+		BULK_LIT(b, "ingest");
+		resp_bulk_str(b, r->ingest);
 	}
-	encode(&a, cmds, lens, &n);
-	if (n > 0)
-		outbox_push(w->ob, OUTBOX_DEVICE, cmds, lens, n);
+	entry_command_done(w, p);
 }

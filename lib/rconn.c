@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "lib/clock.h"
 #include "lib/conf.h"
@@ -34,14 +35,26 @@
 #define BACKOFF_MAX_MS 5000
 /* A connect or handshake that takes longer than this is abandoned. */
 #define CONNECT_TIMEOUT_MS 5000
+/*
+ * Send buffer asked for: a deep pipeline (the ingest keeps thousands of
+ * commands in flight) then leaves in whole writes.  hiredis moves what a
+ * partial write left to the front of its buffer, and with the default
+ * 208 KiB that copy showed in profiles.  The kernel caps it at
+ * net.core.wmem_max.
+ */
+#define SNDBUF_BYTES (4 << 20)
 
 enum rconn_state { RC_IDLE, RC_CONNECTING, RC_HANDSHAKE, RC_READY, RC_CLOSING };
 
-/* One command's callback; SUBSCRIBE ones live until the connection ends. */
+/*
+ * The callback of one command, or of n commands sent together (refs
+ * replies still due); SUBSCRIBE ones live until the connection ends.
+ */
 struct rconn_call {
 	struct rconn *rc;
 	rconn_reply_cb *cb;
 	void *arg;
+	int refs;
 	bool sub;
 	bool done;
 	struct rconn_call *next;	/* subs list */
@@ -62,7 +75,9 @@ struct rconn {
 	struct event *watchdog;		/* connect and handshake timeout */
 	struct event *stall;		/* reply timeout check, when set */
 	int reply_timeout_ms;
-	int64_t last_reply_ms;		/* last reply, or 0 -> 1 pending */
+	int64_t last_reply_ms;		/* last progress seen by on_stall */
+	uint64_t replies;		/* replies received, ever */
+	uint64_t replies_seen;		/* replies at last_reply_ms */
 	int backoff_ms;
 	size_t pending;
 	struct rconn_call *subs;
@@ -140,10 +155,10 @@ on_reply(redisAsyncContext *ac, void *r, void *privdata)
 		return;
 	}
 	rc->pending--;
-	rc->last_reply_ms = clock_mono_ms();
+	rc->replies++;
 	if (call->cb != NULL)
 		call->cb(rc, r, call->arg);
-	if (call != &rc->nocb)
+	if (call != &rc->nocb && --call->refs == 0)
 		free(call);
 }
 
@@ -258,6 +273,7 @@ send_call(struct rconn *rc, rconn_reply_cb *cb, void *arg, int argc,
 	call->rc = rc;
 	call->cb = cb;
 	call->arg = arg;
+	call->refs = 1;
 	if (argv != NULL)
 		call->sub = is_subscribe(argc, argv, argvlen);
 	if (argv != NULL)
@@ -300,6 +316,7 @@ static void
 on_connect(const redisAsyncContext *ac, int status)
 {
 	struct rconn *rc = ac->data;
+	int sndbuf = SNDBUF_BYTES;
 	char db[16];
 
 	if (status != REDIS_OK) {
@@ -310,6 +327,8 @@ on_connect(const redisAsyncContext *ac, int status)
 		return;
 	}
 	rc->state = RC_HANDSHAKE;
+	if (setsockopt(ac->c.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf) == -1)
+		log_debug("%s: SO_SNDBUF: %s", rc->name, strerror(errno));
 	if (rc->url.password[0] != '\0') {
 		const char *auth[] = { "AUTH", rc->url.password };
 
@@ -358,6 +377,12 @@ on_stall(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* Replies are counted, not timed (no clock read per reply): any
+	 * since the last tick is progress now. */
+	if (rc->replies != rc->replies_seen) {
+		rc->replies_seen = rc->replies;
+		rc->last_reply_ms = clock_mono_ms();
+	}
 	if (rc->state == RC_READY && rc->pending > 0 &&
 	    clock_mono_ms() - rc->last_reply_ms > rc->reply_timeout_ms) {
 		snprintf(why, sizeof why, "no reply within %d ms",
@@ -506,6 +531,37 @@ rconn_command_formatted(struct rconn *rc, rconn_reply_cb *cb, void *arg,
 	if (rc->state != RC_READY)
 		return -1;
 	return send_call(rc, cb, arg, 0, NULL, NULL, cmd, len);
+}
+
+int
+rconn_command_formatted_n(struct rconn *rc, rconn_reply_cb *cb, void *arg,
+    const char *cmds, const size_t *lens, int n)
+{
+	struct rconn_call *call;
+	size_t off = 0;
+
+	if (rc->state != RC_READY || n < 1)
+		return -1;
+	call = xcalloc(1, sizeof *call);
+	call->rc = rc;
+	call->cb = cb;
+	call->arg = arg;
+	for (int i = 0; i < n; i++) {
+		/* hiredis fails only when the context is closing; the replies
+		 * of the commands already queued still come (NULL at worst). */
+		if (redisAsyncFormattedCommand(rc->ac, on_reply, call, cmds + off,
+		    lens[i]) != REDIS_OK)
+			break;
+		off += lens[i];
+		call->refs++;
+		if (rc->pending++ == 0)
+			rc->last_reply_ms = clock_mono_ms();
+	}
+	if (call->refs == 0) {
+		free(call);
+		return -1;
+	}
+	return 0;
 }
 
 void

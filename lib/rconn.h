@@ -79,6 +79,17 @@ int rconn_command_formatted(struct rconn *rc, rconn_reply_cb *cb, void *arg,
     const char *cmd, size_t len);
 
 /*
+ * Sends n (>= 1) commands already encoded in RESP, lying back to back in
+ * cmds, the i-th of lens[i] bytes (none a SUBSCRIBE); all are copied.  cb
+ * (may be NULL) runs once per command, in order, with that command's
+ * reply (or NULL, see above).  Costs one allocation for the n commands
+ * rather than one each.  Returns 0, or -1 when rc is not ready (nothing is
+ * sent and cb is not called).
+ */
+int rconn_command_formatted_n(struct rconn *rc, rconn_reply_cb *cb,
+    void *arg, const char *cmds, const size_t *lens, int n);
+
+/*
  * Drops the current connection (as if it had failed: the state callback
  * runs with connected false) and reconnects after the backoff delay.  For
  * owners that saw a reply telling them the server cannot serve now.

@@ -12,46 +12,54 @@
 
 #include "ingest/outbox.h"
 
-/* What the fake connection was asked to send, in order. */
+/* What the fake connection was asked to send, in order, one label per
+ * command; and how many calls it took. */
 static char sent[64][64];
 static int nsent;
+static int ncalls;
 static bool link_up;
+/* push() flushes after each entry unless cleared. */
+static bool flush_each;
 
 static int
-fake_send(void *arg, const char *cmd, size_t len)
+fake_send(void *arg, const char *cmds, const size_t *lens, int n)
 {
 	(void)arg;
 	if (!link_up)
 		return -1;
-	/* Keep the last argument ("<entry>.<command>") as the label. */
-	{
-		const char *p = cmd + len - 2, *q;
+	ncalls++;
+	for (int i = 0; i < n; i++) {
+		/* Keep the last argument ("<entry>.<command>") as the label. */
+		const char *cmd = cmds, *p = cmd + lens[i] - 2, *q;
 
 		while (p > cmd && p[-1] != '\n')
 			p--;
-		q = cmd + len - 2;
+		q = cmd + lens[i] - 2;
 		snprintf(sent[nsent++], sizeof sent[0], "%.*s", (int)(q - p), p);
+		cmds += lens[i];
 	}
 	return 0;
 }
 
-/* Queues an entry of n commands labelled "<id>.<i>". */
+/* Queues an entry of n commands `SET k <id>.<i>`, written out by hand in
+ * RESP. */
 static void
 push(struct outbox *ob, int id, int n)
 {
-	char *cmds[OUTBOX_MAX_CMDS];
-	size_t lens[OUTBOX_MAX_CMDS];
+	char bufs[OUTBOX_MAX_CMDS][64];
+	struct outbox_cmd cmds[OUTBOX_MAX_CMDS];
 
 	for (int i = 0; i < n; i++) {
 		char label[16];
-		const char *argv[] = { "SET", "k", label };
-		size_t argl[] = { 3, 1, 0 };
+		int len = snprintf(label, sizeof label, "%d.%d", id, i);
 
-		snprintf(label, sizeof label, "%d.%d", id, i);
-		argl[2] = strlen(label);
-		lens[i] = (size_t)redisFormatCommandArgv(&cmds[i], 3, argv, argl);
+		cmds[i].buf = bufs[i];
+		cmds[i].len = (size_t)snprintf(bufs[i], sizeof bufs[i],
+		    "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n%s\r\n", len, label);
 	}
-	outbox_push(ob, OUTBOX_REPORT, cmds, lens, n);
+	outbox_push(ob, OUTBOX_REPORT, cmds, n);
+	if (flush_each)
+		outbox_flush(ob);
 }
 
 static enum outbox_verdict
@@ -76,7 +84,9 @@ reset(void **state)
 {
 	(void)state;
 	nsent = 0;
+	ncalls = 0;
 	link_up = false;
+	flush_each = true;
 	return 0;
 }
 
@@ -95,6 +105,8 @@ test_queued_while_down_sent_in_order_when_up(void **state)
 	link_up = true;
 	outbox_connected(ob, true);
 	assert_int_equal(nsent, 4);
+	/* Queued one after the other: they go out together, in one call. */
+	assert_int_equal(ncalls, 1);
 	assert_string_equal(sent[0], "1.0");
 	assert_string_equal(sent[1], "2.0");
 	assert_string_equal(sent[2], "2.1");
@@ -136,10 +148,12 @@ test_unacknowledged_are_resent_after_reconnect(void **state)
 	push(ob, 4, 1);
 	assert_int_equal(nsent, 4);
 	nsent = 0;
+	ncalls = 0;
 	link_up = true;
 	outbox_connected(ob, true);
 	/* 2.0 was acknowledged and is not sent twice. */
 	assert_int_equal(nsent, 3);
+	assert_int_equal(ncalls, 3);
 	assert_string_equal(sent[0], "2.1");
 	assert_string_equal(sent[1], "3.0");
 	assert_string_equal(sent[2], "4.0");
@@ -250,6 +264,88 @@ test_errors_transient_and_permanent(void **state)
 	outbox_free(ob);
 }
 
+/* Checks each command sent is `SET k <next>.0`, next counting up. */
+static int next_label;
+
+static int
+counting_send(void *arg, const char *cmds, const size_t *lens, int n)
+{
+	(void)arg;
+	for (int i = 0; i < n; i++) {
+		char want[64], label[16];
+		int len = snprintf(label, sizeof label, "%d.0", next_label++);
+		int wl = snprintf(want, sizeof want,
+		    "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$%d\r\n%s\r\n", len, label);
+
+		assert_int_equal(lens[i], (size_t)wl);
+		assert_memory_equal(cmds, want, (size_t)wl);
+		cmds += lens[i];
+	}
+	return 0;
+}
+
+static void
+test_many_entries_keep_their_bytes(void **state)
+{
+	struct outbox *ob = outbox_new(10000, 20000, counting_send, NULL, NULL);
+	struct outbox_stats st;
+
+	(void)state;
+	/* 30,000 entries of about 40 bytes through a queue of 10,000: the
+	 * oldest 20,000 are dropped, the rest go out intact, in order. */
+	for (int i = 0; i < 30000; i++)
+		push(ob, i, 1);
+	outbox_stats(ob, &st);
+	assert_int_equal(st.dropped, 20000);
+	next_label = 20000;
+	outbox_connected(ob, true);
+	assert_int_equal(next_label, 30000);
+	for (int i = 0; i < 10000; i++)
+		reply_ok(ob);
+	assert_int_equal(outbox_len(ob), 0);
+	/* And again, the memory of the first round reused. */
+	for (int i = 30000; i < 40000; i++)
+		push(ob, i, 1);
+	assert_int_equal(next_label, 40000);
+	for (int i = 0; i < 10000; i++)
+		reply_ok(ob);
+	outbox_stats(ob, &st);
+	assert_int_equal(st.acked, 20000);
+	outbox_free(ob);
+}
+
+static void
+test_entries_pushed_together_go_in_one_call(void **state)
+{
+	struct outbox *ob = outbox_new(10, 5, fake_send, NULL, NULL);
+
+	(void)state;
+	link_up = true;
+	outbox_connected(ob, true);
+	flush_each = false;
+	push(ob, 1, 2);
+	push(ob, 2, 1);
+	push(ob, 3, 1);
+	push(ob, 4, 2);
+	/* Nothing goes before the flush. */
+	assert_int_equal(nsent, 0);
+	outbox_flush(ob);
+	/* The window (5) takes entries 1 to 3 whole, in one call; 4 waits. */
+	assert_int_equal(ncalls, 1);
+	assert_int_equal(nsent, 4);
+	assert_string_equal(sent[0], "1.0");
+	assert_string_equal(sent[1], "1.1");
+	assert_string_equal(sent[2], "2.0");
+	assert_string_equal(sent[3], "3.0");
+	reply_ok(ob);
+	reply_ok(ob);
+	assert_int_equal(outbox_len(ob), 3);
+	assert_int_equal(nsent, 6);
+	assert_string_equal(sent[4], "4.0");
+	assert_string_equal(sent[5], "4.1");
+	outbox_free(ob);
+}
+
 int
 main(void)
 {
@@ -260,6 +356,8 @@ main(void)
 		cmocka_unit_test_setup(test_drop_while_in_flight_keeps_replies_aligned, reset),
 		cmocka_unit_test_setup(test_window_bounds_commands_in_flight, reset),
 		cmocka_unit_test_setup(test_errors_transient_and_permanent, reset),
+		cmocka_unit_test_setup(test_many_entries_keep_their_bytes, reset),
+		cmocka_unit_test_setup(test_entries_pushed_together_go_in_one_call, reset),
 	};
 
 	return cmocka_run_group_tests_name("ingest/outbox", tests, NULL, NULL);
