@@ -16,6 +16,7 @@
 #include <lauxlib.h>
 
 #include "lib/xmalloc.h"
+#include "rules/alertval.h"
 #include "rules/bind.h"
 #include "rules/check.h"
 #include "rules/devstate.h"
@@ -211,7 +212,7 @@ l_rule(lua_State *L)
 {
 	struct call *c = lua_touserdata(L, 1);
 	struct rules *r = c->r;
-	struct bind_alert tmp[RULES_MAX_ALERTS];
+	struct alertval tmp[RULES_MAX_ALERTS];
 	size_t n, i;
 	int st;
 
@@ -226,7 +227,7 @@ l_rule(lua_State *L)
 		c->failed = true;
 		return 0;
 	}
-	if (bind_alerts(L, -1, tmp, RULES_MAX_ALERTS, &n, c->err,
+	if (alertval_parse(L, -1, tmp, RULES_MAX_ALERTS, &n, c->err,
 	    sizeof c->err) == -1) {
 		c->failed = true;
 		return 0;
@@ -234,7 +235,7 @@ l_rule(lua_State *L)
 	if (devstate_keep(r->states, L, c->rule->name, st, RULES_STATE_MAX,
 	    c->err, sizeof c->err) == -1) {
 		for (i = 0; i < n; i++)
-			bind_alert_clear(&tmp[i]);
+			alertval_clear(&tmp[i]);
 		c->failed = true;
 		return 0;
 	}
