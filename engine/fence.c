@@ -336,22 +336,21 @@ fence_set_get(const struct fence_set *set, size_t i)
 	return i < set->n ? set->fences[i] : NULL;
 }
 
+static int
+cmp_id_fence(const void *id, const void *elem)
+{
+	return strcmp(id, (*(struct fence *const *)elem)->id);
+}
+
 long
 fence_set_find(const struct fence_set *set, const char *id)
 {
-	size_t lo = 0, hi = set->n;
+	struct fence *const *f;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(id, set->fences[mid]->id);
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return -1;
+	if (set->n == 0)
+		return -1;
+	f = bsearch(id, set->fences, set->n, sizeof *set->fences, cmp_id_fence);
+	return f != NULL ? (long)(f - set->fences) : -1;
 }
 
 /* ---- the query --------------------------------------------------------- */
