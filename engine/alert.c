@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/json.h"
+#include "lib/resp.h"
 #include "lib/xmalloc.h"
 
 struct alert *
@@ -343,4 +344,30 @@ alert_publish_argv(const char *key, const char *payload, const char **argv,
 	argv[2] = payload;
 	argvlen[2] = strlen(payload);
 	return 3;
+}
+
+void
+alert_xadd_resp(struct resp *out, const char *key, const struct alert *a,
+    const char *device, const char *payload, size_t plen)
+{
+	resp_array(out, 9);
+	resp_bulk(out, "XADD", 4);
+	resp_bulk_str(out, key);
+	resp_bulk(out, "*", 1);
+	resp_bulk(out, "type", 4);
+	resp_bulk_str(out, a->type);
+	resp_bulk(out, "device", 6);
+	resp_bulk_str(out, device);
+	resp_bulk(out, "json", 4);
+	resp_bulk(out, payload, plen);
+}
+
+void
+alert_publish_resp(struct resp *out, const char *key, const char *payload,
+    size_t plen)
+{
+	resp_array(out, 3);
+	resp_bulk(out, "PUBLISH", 7);
+	resp_bulk_str(out, key);
+	resp_bulk(out, payload, plen);
 }

@@ -19,6 +19,7 @@
 
 struct json_t;
 struct jsonw;
+struct resp;
 
 struct alert {
 	char *rule;		/* rule name, owned */
@@ -107,5 +108,18 @@ int alert_xadd_argv(const char *key, const struct alert *a,
 /* Same for "PUBLISH <key> PAYLOAD".  Returns argc. */
 int alert_publish_argv(const char *key, const char *payload,
     const char **argv, size_t *argvlen);
+
+/*
+ * Appends to out the RESP encoding of "XADD <key> * type T device D json
+ * PAYLOAD", payload being payload[0..plen): the same bytes as
+ * alert_xadd_argv's arguments formatted by redisFormatCommandArgv.
+ */
+void alert_xadd_resp(struct resp *out, const char *key,
+    const struct alert *a, const char *device, const char *payload,
+    size_t plen);
+
+/* Same for "PUBLISH <key> PAYLOAD". */
+void alert_publish_resp(struct resp *out, const char *key,
+    const char *payload, size_t plen);
 
 #endif
