@@ -245,6 +245,25 @@ state_cooldown_set(struct state *st, const char *key, int64_t last_ms)
 	st->cool[at].last_ms = last_ms;
 }
 
+bool
+state_cooldown_try(struct state *st, const char *key, int64_t time_ms,
+    int64_t window_ms)
+{
+	long at = find_sorted(st->cool, st->ncool, sizeof *st->cool, key);
+
+	if (at >= 0) {
+		if (time_ms - st->cool[at].last_ms < window_ms)
+			return false;
+	} else {
+		at = -at - 1;
+		st->cool = insert_at(st->cool, &st->ncool, sizeof *st->cool,
+		    (size_t)at);
+		st->cool[at].key = xstrdup(key);
+	}
+	st->cool[at].last_ms = time_ms;
+	return true;
+}
+
 void
 state_set_lua(struct state *st, const char *json)
 {

@@ -108,21 +108,27 @@ keep(struct state *st, struct alert_list *out, double cooldown)
 bool
 builtin_cooldown(struct state *st, const struct alert *a, double cooldown)
 {
-	char *key;
-	int64_t last;
-	bool allow = true;
+	char buf[256], *own = NULL;
+	const char *key = a->type;
+	size_t tl, fl;
+	bool allow;
 
 	if (cooldown <= 0)
 		return true;
-	key = a->fence != NULL ? xasprintf("%s:%s", a->type, a->fence) :
-	    xstrdup(a->type);
+	if (a->fence != NULL) {
+		/* The key "type:fence", built without allocating when short. */
+		tl = strlen(a->type);
+		fl = strlen(a->fence);
+		own = tl + fl + 2 <= sizeof buf ? buf : xmalloc(tl + fl + 2);
+		memcpy(own, a->type, tl);
+		own[tl] = ':';
+		memcpy(own + tl + 1, a->fence, fl + 1);
+		key = own;
+	}
 	/* A negative difference (a late report) is inside the window too. */
-	if (state_cooldown_get(st, key, &last) &&
-	    a->time_ms - last < sec_to_ms(cooldown))
-		allow = false;
-	if (allow)
-		state_cooldown_set(st, key, a->time_ms);
-	free(key);
+	allow = state_cooldown_try(st, key, a->time_ms, sec_to_ms(cooldown));
+	if (own != buf)
+		free(own);
 	return allow;
 }
 
@@ -280,6 +286,19 @@ push_id(char ***v, size_t *n, const char *id)
 	(*v)[(*n)++] = xstrdup(id);
 }
 
+/* "<a> <b>" as a new string. */
+static char *
+join_words(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = xmalloc(la + lb + 2);
+
+	memcpy(s, a, la);
+	s[la] = ' ';
+	memcpy(s + la + 1, b, lb + 1);
+	return s;
+}
+
 static void
 emit_crossings(struct state *st, const struct builtin_pos *pos,
     const struct settings *set, const struct state *w,
@@ -306,7 +325,7 @@ emit_crossings(struct state *st, const struct builtin_pos *pos,
 		a->fence_in_id = true;
 		if (c[i].name != NULL)
 			a->fence_name = xstrdup(c[i].name);
-		alert_set_message(a, "%s %s", entered ? "entered" : "left",
+		a->message = join_words(entered ? "entered" : "left",
 		    c[i].name != NULL ? c[i].name : c[i].id);
 		keep(st, out, set->cooldown);
 	}

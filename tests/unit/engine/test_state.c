@@ -165,6 +165,34 @@ test_json_text_is_sorted_and_compact(void **unused)
 }
 
 static void
+test_cooldown_try_window(void **unused)
+{
+	struct state *st = state_new();
+	int64_t last;
+
+	(void)unused;
+	/* No entry: allowed and recorded. */
+	assert_true(state_cooldown_try(st, "sos", 10000, 60000));
+	assert_true(state_cooldown_get(st, "sos", &last));
+	assert_int_equal(last, 10000);
+	/* 59.999 s later: inside the window, nothing changes. */
+	assert_false(state_cooldown_try(st, "sos", 69999, 60000));
+	/* A late report (before the entry) is inside the window too. */
+	assert_false(state_cooldown_try(st, "sos", 5000, 60000));
+	assert_true(state_cooldown_get(st, "sos", &last));
+	assert_int_equal(last, 10000);
+	/* Exactly 60 s later: allowed, the entry moves. */
+	assert_true(state_cooldown_try(st, "sos", 70000, 60000));
+	assert_true(state_cooldown_get(st, "sos", &last));
+	assert_int_equal(last, 70000);
+	/* Keys are independent and kept sorted. */
+	assert_true(state_cooldown_try(st, "fence_enter:a", 70001, 60000));
+	assert_int_equal(st->ncool, 2);
+	assert_string_equal(st->cool[0].key, "fence_enter:a");
+	state_free(st);
+}
+
+static void
 test_json_parse_of_written_text(void **unused)
 {
 	/* Written by hand from the format described in state.c. */
@@ -310,6 +338,7 @@ main(void)
 		cmocka_unit_test(test_pending_and_cooldown),
 		cmocka_unit_test(test_json_round_trip_is_exact),
 		cmocka_unit_test(test_json_text_is_sorted_and_compact),
+		cmocka_unit_test(test_cooldown_try_window),
 		cmocka_unit_test(test_json_parse_of_written_text),
 		cmocka_unit_test(test_json_empty_and_bad),
 		cmocka_unit_test(test_clone_is_deep),
