@@ -272,6 +272,17 @@ find_hit(const struct builtin_fences *fences, const char *id)
 	return NULL;
 }
 
+/* Appends a copy of id, placed at pool[*used], to ids. */
+static void
+pool_id(char **ids, size_t *n, char *pool, size_t *used, const char *id)
+{
+	size_t len = strlen(id) + 1;
+
+	memcpy(pool + *used, id, len);
+	ids[(*n)++] = pool + *used;
+	*used += len;
+}
+
 /* A confirmed crossing, kept until all are known so exits go first. */
 struct crossing {
 	char *id;		/* owned */
@@ -346,18 +357,34 @@ eval_fences(struct state *st, const struct builtin_pos *pos,
     const struct state *w, struct alert_list *out,
     struct builtin_crossings *cross)
 {
-	char **ids = NULL;
-	size_t nids = 0, i, nc = 0;
+	/*
+	 * The ids looked at, copied (the loop below frees state strings)
+	 * into one pool: on the stack when they fit.
+	 */
+	char *idbuf[64], **ids = idbuf, poolbuf[2048], *pool = poolbuf;
+	size_t nids = 0, i, nc = 0, total = 0, max;
 	struct crossing *c = NULL;
 	int64_t dwell = sec_to_ms(set->fence_dwell);
 
+	max = fences->nhits + st->ninside + st->npending;
+	for (i = 0; i < fences->nhits; i++)
+		total += strlen(fences->hits[i].id) + 1;
+	for (i = 0; i < st->ninside; i++)
+		total += strlen(st->inside[i]) + 1;
+	for (i = 0; i < st->npending; i++)
+		total += strlen(st->pending[i].fence) + 1;
+	if (max > sizeof idbuf / sizeof *idbuf)
+		ids = xreallocarray(NULL, max, sizeof *ids);
+	if (total > sizeof poolbuf)
+		pool = xmalloc(total);
+	total = 0;
 	for (i = 0; i < fences->nhits; i++)
 		if (watched(set, fences->hits[i].id))
-			push_id(&ids, &nids, fences->hits[i].id);
+			pool_id(ids, &nids, pool, &total, fences->hits[i].id);
 	for (i = 0; i < st->ninside; i++)
-		push_id(&ids, &nids, st->inside[i]);
+		pool_id(ids, &nids, pool, &total, st->inside[i]);
 	for (i = 0; i < st->npending; i++)
-		push_id(&ids, &nids, st->pending[i].fence);
+		pool_id(ids, &nids, pool, &total, st->pending[i].fence);
 	if (nids > 1)
 		qsort(ids, nids, sizeof *ids, cmp_str);
 
@@ -413,9 +440,10 @@ eval_fences(struct state *st, const struct builtin_pos *pos,
 		free(c[i].name);
 	}
 	free(c);
-	for (i = 0; i < nids; i++)
-		free(ids[i]);
-	free(ids);
+	if (ids != idbuf)
+		free(ids);
+	if (pool != poolbuf)
+		free(pool);
 }
 
 /* ==== All rules ==== */
