@@ -318,34 +318,6 @@ alert_payload(const struct alert *a, const char *entry_id, const char *device)
 	return s;
 }
 
-int
-alert_xadd_argv(const char *key, const struct alert *a, const char *device,
-    const char *payload, const char **argv, size_t *argvlen)
-{
-	const char *v[] = { "XADD", key, "*", "type", a->type, "device",
-	    device, "json", payload };
-	int i, n = (int)(sizeof v / sizeof v[0]);
-
-	for (i = 0; i < n; i++) {
-		argv[i] = v[i];
-		argvlen[i] = strlen(v[i]);
-	}
-	return n;
-}
-
-int
-alert_publish_argv(const char *key, const char *payload, const char **argv,
-    size_t *argvlen)
-{
-	argv[0] = "PUBLISH";
-	argvlen[0] = 7;
-	argv[1] = key;
-	argvlen[1] = strlen(key);
-	argv[2] = payload;
-	argvlen[2] = strlen(payload);
-	return 3;
-}
-
 void
 alert_xadd_resp(struct resp *out, const char *key, const struct alert *a,
     const char *device, const char *payload, size_t plen)

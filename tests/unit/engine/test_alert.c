@@ -168,32 +168,6 @@ test_numbers_and_strings(void **unused)
 }
 
 static void
-test_emit_commands(void **unused)
-{
-	struct alert_list list = { 0 };
-	struct alert *a = alert_list_add(&list, "power_cut", "power_cut");
-	const char *argv[ALERT_ARGV_MAX];
-	size_t len[ALERT_ARGV_MAX];
-	const char *want[] = { "XADD", "ga:alerts", "*", "type", "power_cut",
-	    "device", "d1", "json", "{}" };
-	int i, n;
-
-	(void)unused;
-	n = alert_xadd_argv("ga:alerts", a, "d1", "{}", argv, len);
-	assert_int_equal(n, 9);
-	for (i = 0; i < n; i++) {
-		assert_string_equal(argv[i], want[i]);
-		assert_int_equal(len[i], strlen(want[i]));
-	}
-	n = alert_publish_argv("ga:alerts", "{\"a\":1}", argv, len);
-	assert_int_equal(n, 3);
-	assert_string_equal(argv[0], "PUBLISH");
-	assert_string_equal(argv[1], "ga:alerts");
-	assert_int_equal(len[2], 7);
-	alert_list_free(&list);
-}
-
-static void
 test_emit_commands_as_resp(void **unused)
 {
 	struct alert_list list = { 0 };
@@ -225,7 +199,6 @@ main(void)
 		cmocka_unit_test(test_numbers_and_strings),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_fence_alert_without_fix_and_extras),
-		cmocka_unit_test(test_emit_commands),
 		cmocka_unit_test(test_emit_commands_as_resp),
 	};
 
