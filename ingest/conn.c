@@ -8,10 +8,29 @@
  * one system call per read (no FIONREAD), no evbuffer chain, no pullup.
  * Only the bytes of a frame not complete yet are kept, in a small buffer
  * of the peer's own, freed once they are consumed: an idle peer holds no
- * input buffer at all, and none holds more than twice max_frame.  The
+ * input buffer at all, and none holds more than twice max_frame (but
+ * for a hold, below).  The
  * bufferevent is for the replies only (its reading stays disabled): it
- * queues what the peer does not take at once and lingers on close.  The
- * set keeps the open
+ * queues what the peer does not take at once and lingers on close.
+ *
+ * Holding (backpressure).  What was read is decoded CONN_PIECE bytes at a
+ * time, and after each piece the pace function (main.c's policy) may hold
+ * the set: every peer's read event is deleted, and the piece loop stops,
+ * keeping what was read and not decoded yet as the peer's backlog (up to
+ * one read).  A resume adds the read events back and activates those of
+ * peers with a backlog, which on_read decodes before reading again: a
+ * peer's bytes are decoded in order whatever the holds.  The idle timeout
+ * counts only the time the set listens: a hold notes how long each peer
+ * had been quiet, and the resume arms what is left of the timeout.
+ *
+ * The end of a peer.  Whatever way it ends (end of stream, a reset, an
+ * error writing the replies), the bytes the kernel still holds for it are
+ * read and decoded, and its last incomplete frame is flushed as at end of
+ * stream, before the connection goes: a report that reached us is never
+ * dropped because the peer hung up abruptly.  Only peers we cut off on
+ * purpose (bad input, idle, replies not taken) lose what they sent after.
+ *
+ * The set keeps the open
  * connections in a list (for shutdown) and a map from device id to the
  * connection that last identified as it (so a stale socket does not mark
  * a reconnected device offline).  An observer (the downlink) hears of
@@ -48,14 +67,24 @@
 #define CONN_MAP_BUCKETS 4096
 /* Bytes read per wake-up at most: several frames of a busy peer at once. */
 #define CONN_READ_MAX (64 * 1024)
+/* Bytes decoded between two looks at the pace: about ten reports, which
+ * bounds how far a hold overshoots (one piece per hold). */
+#define CONN_PIECE 1024
+/* Reads when draining a peer that is going (its kernel buffer at most). */
+#define CONN_DRAIN_READS 256
 
 struct conn {
 	struct conn_set *set;
 	struct bufferevent *bev;	/* replies; reading disabled */
 	struct event *rev;		/* reading, and the idle timeout */
 	struct session *s;
-	uint8_t *rest;			/* bytes of a frame not complete yet */
+	uint8_t *rest;			/* bytes of a frame not complete yet,
+					   or the backlog */
 	size_t restlen, restcap;
+	int64_t heard_ms;		/* listening: last bytes (mono) */
+	int64_t quiet_ms;		/* held: quiet time before the hold */
+	bool backlog;			/* rest has bytes not decoded yet */
+	bool rearm;			/* rev has a shortened idle timeout */
 	struct conn *prev, *next;	/* all connections */
 	struct conn *map_next;		/* same bucket of the device map */
 	bool in_map;
@@ -80,6 +109,11 @@ struct conn_set {
 	const struct timeval *idle;	/* the common-timeout idle timeval */
 	uint8_t *rbuf;			/* one read at a time, any peer */
 	size_t rsize;
+	conn_pace_fn *pace;
+	void *pace_arg;
+	bool held;
+	int64_t held_ms;		/* when the hold began (mono) */
+	int64_t held_total_ms;		/* finished holds */
 };
 
 static void conn_free(struct conn *c, const char *reason);
@@ -223,7 +257,10 @@ conn_close(struct conn *c, const char *reason)
 	bufferevent_set_timeouts(c->bev, NULL, &linger);
 }
 
-/* Keeps buf[0..len), the start of a frame, for the next read. */
+/*
+ * Keeps buf[0..len) (in the set's read buffer, never in c->rest): the start
+ * of a frame, or a backlog, for the next read.
+ */
 static void
 keep_rest(struct conn *c, const uint8_t *buf, size_t len)
 {
@@ -233,44 +270,70 @@ keep_rest(struct conn *c, const uint8_t *buf, size_t len)
 		c->restlen = c->restcap = 0;
 		return;
 	}
-	if (len > c->restcap) {
-		/* A frame is at most max_frame, which bounds the growth. */
+	if (len > c->restcap || (c->restcap > 4096 && len <= 1024)) {
+		/* A frame is at most max_frame, which bounds the growth; the
+		 * room a backlog took (one read) is given back after. */
 		c->restcap = len < 256 ? 256 : len;
 		c->rest = xrealloc(c->rest, c->restcap);
 	}
-	memmove(c->rest, buf, len);
+	memcpy(c->rest, buf, len);
 	c->restlen = len;
 }
 
 /*
- * Feeds buf[0..len) (the kept bytes, then what was read) to the session;
- * returns false once c is gone.
+ * Feeds buf[0..len) (the kept bytes, then what was read) to the session,
+ * CONN_PIECE bytes at a time; paced: asks the pace after each piece and
+ * stops when the set is held, keeping the rest as c's backlog.  eof: no
+ * more bytes will come (all in one piece, never paced).  Returns false
+ * once c is gone (or closing).
  */
 static bool
-feed(struct conn *c, const uint8_t *buf, size_t len, bool eof)
+feed(struct conn *c, const uint8_t *buf, size_t len, bool eof, bool paced)
 {
+	struct conn_set *cs = c->set;
 	bool close_peer = false;
-	size_t used;
+	int64_t now;
+	size_t off = 0, end = 0;
 
-	if (len == 0 && !eof)
+	if (len == 0 && !eof) {
+		keep_rest(c, buf, 0);
 		return true;
-	used = session_feed(c->s, len > 0 ? buf : (const uint8_t *)"", len,
-	    clock_now_ms(), eof, on_frame, c, &close_peer);
-	if (used > len)
-		used = len;
-	if (close_peer) {
-		char reason[sizeof c->why + 16];
-
-		snprintf(reason, sizeof reason, "bad input: %s",
-		    c->why[0] != '\0' ? c->why : "rejected");
-		conn_close(c, reason);
-		return false;
 	}
-	if (!eof && len - used >= 2 * c->set->lim.max_frame) {
+	now = clock_now_ms();
+	do {
+		size_t used;
+
+		/* The piece goes on from where the last one ended, so the
+		 * session sees each byte once in a piece of its own and a
+		 * frame cut by a piece edge whole the next time. */
+		end = eof || len - end <= CONN_PIECE ? len : end + CONN_PIECE;
+		used = session_feed(c->s, len > 0 ? buf + off :
+		    (const uint8_t *)"", end - off, now, eof, on_frame, c,
+		    &close_peer);
+		if (used > end - off)
+			used = end - off;
+		off += used;
+		if (close_peer) {
+			char reason[sizeof c->why + 16];
+
+			snprintf(reason, sizeof reason, "bad input: %s",
+			    c->why[0] != '\0' ? c->why : "rejected");
+			conn_close(c, reason);
+			return false;
+		}
+		if (paced && cs->pace != NULL) {
+			cs->pace(cs->pace_arg);
+			if (cs->held && end < len) {
+				c->backlog = true;
+				break;
+			}
+		}
+	} while (end < len);
+	if (!c->backlog && !eof && len - off >= 2 * cs->lim.max_frame) {
 		/* The session keeps asking for more without a frame: it would
 		 * hold ever more, so cut the peer off. */
-		writer_reject(c->set->w, "tcp", c->peer, "frame too long",
-		    buf + used, len - used);
+		writer_reject(cs->w, "tcp", c->peer, "frame too long",
+		    buf + off, len - off);
 		conn_close(c, "frame too long");
 		return false;
 	}
@@ -278,8 +341,67 @@ feed(struct conn *c, const uint8_t *buf, size_t len, bool eof)
 		conn_free(c, "peer does not read its replies");
 		return false;
 	}
-	keep_rest(c, buf + used, len - used);
+	keep_rest(c, buf + off, len - off);
 	return true;
+}
+
+/*
+ * Decodes c's backlog, if any, into the read buffer; returns the bytes
+ * kept there for the next read (c->rest copied to the front of rbuf), or
+ * -1 once c is gone.  *stopped: paced and held again, with a backlog
+ * left.
+ */
+static ssize_t
+take_backlog(struct conn *c, bool paced, bool *stopped)
+{
+	struct conn_set *cs = c->set;
+
+	*stopped = false;
+	if (c->restlen > 0)
+		memcpy(cs->rbuf, c->rest, c->restlen);
+	if (!c->backlog)
+		return (ssize_t)c->restlen;
+	c->backlog = false;
+	if (!feed(c, cs->rbuf, c->restlen, false, paced))
+		return -1;
+	if (c->backlog || (paced && cs->held)) {
+		*stopped = true;
+		return 0;
+	}
+	if (c->restlen > 0)
+		memcpy(cs->rbuf, c->rest, c->restlen);
+	return (ssize_t)c->restlen;
+}
+
+/*
+ * The peer is gone or going (a reset, a failed write): reads what the
+ * kernel still holds for it (it arrived before the end), decodes it, the
+ * last incomplete frame flushed as at end of stream, then frees c.
+ */
+static void
+conn_end(struct conn *c, const char *reason)
+{
+	struct conn_set *cs = c->set;
+	evutil_socket_t fd = event_get_fd(c->rev);
+	bool stopped;
+	ssize_t have, n;
+
+	if ((have = take_backlog(c, false, &stopped)) == -1)
+		return;
+	for (int i = 0; i < CONN_DRAIN_READS; i++) {
+		n = recv(fd, cs->rbuf + have, cs->rsize - (size_t)have, 0);
+		if (n <= 0)
+			break;
+		metric_add(cs->bytes, (double)n);
+		if (!feed(c, cs->rbuf, (size_t)have + (size_t)n, false, false))
+			return;
+		have = (ssize_t)c->restlen;
+		if (have > 0)
+			memcpy(cs->rbuf, c->rest, (size_t)have);
+	}
+	if (!feed(c, cs->rbuf, (size_t)have, true, false))
+		return;
+	conn_free(c, reason);
 }
 
 static void
@@ -288,8 +410,8 @@ on_read(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	struct conn_set *cs = c->set;
 	char reason[128];
-	size_t have = c->restlen;
-	ssize_t n;
+	bool stopped;
+	ssize_t have, n;
 
 	if (what & EV_TIMEOUT) {
 		snprintf(reason, sizeof reason, "idle for %d s",
@@ -297,25 +419,34 @@ on_read(evutil_socket_t fd, short what, void *arg)
 		conn_free(c, reason);
 		return;
 	}
-	if (have > 0)
-		memcpy(cs->rbuf, c->rest, have);
-	n = recv(fd, cs->rbuf + have, cs->rsize - have, 0);
+	if (c->rearm) {
+		/* Resumed with what was left of the idle timeout: from the
+		 * first wake-up on, the whole of it again. */
+		c->rearm = false;
+		event_add(c->rev, cs->idle);
+	}
+	/* Bytes read before a hold come before the socket's. */
+	if ((have = take_backlog(c, true, &stopped)) == -1 || stopped)
+		return;
+	n = recv(fd, cs->rbuf + have, cs->rsize - (size_t)have, 0);
 	if (n > 0) {
 		metric_add(cs->bytes, (double)n);
-		feed(c, cs->rbuf, have + (size_t)n, false);
+		c->heard_ms = clock_mono_ms();
+		feed(c, cs->rbuf, (size_t)have + (size_t)n, false, true);
 		return;
 	}
 	if (n == 0) {
 		/* End of stream: what is left may still make a frame. */
-		if (!feed(c, cs->rbuf, have, true))
+		if (!feed(c, cs->rbuf, (size_t)have, true, false))
 			return;
 		conn_free(c, "closed by peer");
 		return;
 	}
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return;
+	/* A reset comes after the bytes sent before it: none is lost. */
 	snprintf(reason, sizeof reason, "%s", strerror(errno));
-	conn_free(c, reason);
+	conn_end(c, reason);
 }
 
 /* The replies' side: write errors and the linger timeout. */
@@ -329,7 +460,12 @@ on_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_ERROR) {
 		snprintf(reason, sizeof reason, "%s",
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		conn_free(c, reason);
+		/* A reply that cannot be written (the peer reset) must not
+		 * lose the frames it sent before: they may still be unread. */
+		if (c->closing)
+			conn_free(c, reason);
+		else
+			conn_end(c, reason);
 	} else if (what & (BEV_EVENT_EOF | BEV_EVENT_TIMEOUT)) {
 		if (what & BEV_EVENT_TIMEOUT)
 			snprintf(reason, sizeof reason, "replies not taken within %d s",
@@ -372,8 +508,17 @@ conn_set_new(struct event_base *base, struct writer *w,
 void
 conn_set_free(struct conn_set *cs)
 {
+	bool stopped;
+
 	if (cs == NULL)
 		return;
+	/* Frames read before a hold are decoded: they were taken from the
+	 * peers' sockets, and nobody else has them. */
+	for (struct conn *c = cs->head, *next; c != NULL; c = next) {
+		next = c->next;
+		if (c->backlog && !c->closing)
+			(void)take_backlog(c, false, &stopped);
+	}
 	while (cs->head != NULL)
 		conn_free(cs->head, "shutting down");
 	free(cs->rbuf);
@@ -393,6 +538,80 @@ conn_set_observe(struct conn_set *cs, const struct conn_observer *obs)
 		cs->obs = *obs;
 	else
 		memset(&cs->obs, 0, sizeof cs->obs);
+}
+
+void
+conn_set_pace(struct conn_set *cs, conn_pace_fn *fn, void *arg)
+{
+	cs->pace = fn;
+	cs->pace_arg = arg;
+}
+
+/* Starts listening to c again, with what is left of its idle timeout. */
+static void
+resume(struct conn *c, int64_t now)
+{
+	int64_t idle_ms = (int64_t)c->set->lim.idle_timeout * 1000;
+
+	c->heard_ms = now - c->quiet_ms;
+	/* Quiet for under 1 % of the timeout (a busy peer): the whole of
+	 * it, on the common queue, rather than a timer of its own. */
+	if (c->quiet_ms * 100 < idle_ms)
+		event_add(c->rev, c->set->idle);
+	else {
+		int64_t left = idle_ms - c->quiet_ms;
+		struct timeval tv;
+
+		if (left < 0)
+			left = 0;
+		tv.tv_sec = (time_t)(left / 1000);
+		tv.tv_usec = (suseconds_t)(left % 1000 * 1000);
+		event_add(c->rev, &tv);
+		c->rearm = true;
+	}
+	/* Read before the hold, not decoded yet: on_read takes it first. */
+	if (c->backlog)
+		event_active(c->rev, EV_READ, 0);
+}
+
+void
+conn_set_hold(struct conn_set *cs, bool hold)
+{
+	int64_t now;
+
+	if (hold == cs->held)
+		return;
+	now = clock_mono_ms();
+	cs->held = hold;
+	if (hold)
+		cs->held_ms = now;
+	else
+		cs->held_total_ms += now - cs->held_ms;
+	for (struct conn *c = cs->head; c != NULL; c = c->next) {
+		if (c->closing)
+			continue;
+		if (hold) {
+			c->quiet_ms = now - c->heard_ms;
+			event_del(c->rev);
+		} else
+			resume(c, now);
+	}
+}
+
+bool
+conn_set_held(const struct conn_set *cs)
+{
+	return cs->held;
+}
+
+double
+conn_set_held_seconds(const struct conn_set *cs)
+{
+	int64_t ms = cs->held_total_ms;
+
+	if (cs->held)
+		ms += clock_mono_ms() - cs->held_ms;
+	return (double)ms / 1000.0;
 }
 
 int
@@ -441,7 +660,10 @@ conn_set_accept(struct conn_set *cs, evutil_socket_t fd,
 	c->s = session_new(cs->lim.max_frame);
 	bufferevent_setcb(c->bev, NULL, NULL, on_event, c);
 	c->rev = event_new(cs->base, fd, EV_READ | EV_PERSIST, on_read, c);
-	event_add(c->rev, cs->idle);
+	/* Held: read from the resume on, like the others (its login waits). */
+	c->heard_ms = clock_mono_ms();
+	if (!cs->held)
+		event_add(c->rev, cs->idle);
 	c->next = cs->head;
 	if (cs->head != NULL)
 		cs->head->prev = c;

@@ -13,6 +13,7 @@
 #ifndef GA_INGEST_CONN_H
 #define GA_INGEST_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <event2/util.h>
@@ -64,6 +65,35 @@ struct conn_observer {
 	void (*closed)(void *arg, struct conn *c);
 	void *arg;
 };
+
+/*
+ * Backpressure.  conn_set_hold(cs, true) stops reading from every peer,
+ * false reads again.  While held, peers stay connected, their replies and
+ * downlink commands still go out, and new connections are accepted but
+ * not read from either (so a device connecting meanwhile has its login
+ * answered once reading resumes); the time held does not count toward a
+ * peer's idle timeout.  A peer's bytes are decoded in order whatever the
+ * holds: what was read and not decoded yet when the hold came is decoded
+ * on resume, before its socket is read again.  Holding a held set (or
+ * resuming a running one) does nothing.
+ */
+void conn_set_hold(struct conn_set *cs, bool hold);
+
+/* True while held. */
+bool conn_set_held(const struct conn_set *cs);
+
+/* Seconds spent held since creation, the current hold included. */
+double conn_set_held_seconds(const struct conn_set *cs);
+
+/*
+ * The policy (ingest's main.c): fn(arg) runs while the set decodes what
+ * it read, after every KiB (about ten reports) at most, and may call
+ * conn_set_hold(cs, true): the set then stops decoding at once and keeps
+ * the rest for the resume, so a hold comes within one such piece.  NULL:
+ * nobody asks (never held but by conn_set_hold).
+ */
+typedef void conn_pace_fn(void *arg);
+void conn_set_pace(struct conn_set *cs, conn_pace_fn *fn, void *arg);
 
 /* Sets the observer (copied); NULL removes it. */
 void conn_set_observe(struct conn_set *cs, const struct conn_observer *obs);

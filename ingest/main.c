@@ -4,9 +4,17 @@
  *
  * main.c parses the flags, wires the pieces together (listener and
  * connections -> sessions -> writer -> outbox -> rconn; P:commands ->
- * downlink -> connections and the UDP socket) and runs the event loop.  On SIGINT or SIGTERM it stops accepting, closes the peers (their
- * devices go offline), gives the outbox a few seconds to reach Redis, and
- * exits 0.  A second signal exits at once.
+ * downlink -> connections and the UDP socket) and runs the event loop.  On
+ * SIGINT or SIGTERM it stops accepting, closes the peers (their devices go
+ * offline), gives the outbox a few seconds to reach Redis, and exits 0.  A
+ * second signal exits at once.
+ *
+ * Backpressure is decided here (pace): while Redis is connected and the
+ * outbox fills faster than Redis empties it, the TCP peers are held (not
+ * read: their reports wait in their sockets, and they slow down) from 75 %
+ * of --buffer until it is down to 50 % (outbox_hold).  UDP devices cannot
+ * be slowed down; they are read as ever, and when Redis is down nobody is
+ * held, so a full outbox drops its oldest entries, as the SPEC asks.
  */
 #include <event2/event.h>
 #include <signal.h>
@@ -32,6 +40,10 @@
 #define OUTBOX_WINDOW 4096
 /* At shutdown, how long queued reports get to reach Redis. */
 #define DRAIN_MS 5000
+/* Holds and resumes are logged at info at most this often (the others at
+ * debug): a Redis slower than the devices for good holds them every
+ * second or so. */
+#define HOLD_LOG_MS 10000
 
 struct ingest_opts {
 	struct conf_hostport listen;
@@ -60,6 +72,12 @@ struct ingest {
 	struct event *sigint, *sigterm, *drain;
 	int64_t drain_deadline;
 	bool stopping;
+	int64_t hold_ms;		/* when the current hold began */
+	int64_t hold_log_ms;		/* last hold line at info */
+	bool hold_info;			/* the current hold was logged at info */
+	uint64_t holds, holds_logged;
+	double held_logged_s;		/* seconds held at the last info line */
+	double held_total_s;		/* for the metric */
 };
 
 static int
@@ -112,6 +130,75 @@ static const struct conf_opt ingest_opts_table[] = {
 	{ .name = NULL },
 };
 
+/* ---- Backpressure ---- */
+
+/*
+ * Holds or resumes the TCP peers as outbox_hold says.  One line per
+ * change: a hold and its resume at info when the last hold at info was
+ * HOLD_LOG_MS ago or more (that line counts the holds in between), else
+ * at debug.
+ */
+static void
+pace(struct ingest *ing)
+{
+	size_t queued, cap = outbox_capacity(ing->outbox);
+	bool held, hold, up = rconn_connected(ing->rc);
+	int64_t now;
+	enum log_level lv;
+
+	if (ing->conns == NULL)
+		return;
+	held = conn_set_held(ing->conns);
+	queued = outbox_len(ing->outbox) + writer_pending(ing->writer);
+	hold = outbox_hold(queued, cap, up, held);
+	if (hold == held)
+		return;
+	now = clock_mono_ms();
+	if (hold) {
+		double total = conn_set_held_seconds(ing->conns);
+
+		conn_set_hold(ing->conns, true);
+		ing->holds++;
+		ing->hold_ms = now;
+		ing->hold_info = ing->holds == 1 ||
+		    now - ing->hold_log_ms >= HOLD_LOG_MS;
+		lv = ing->hold_info ? LOG_INFO : LOG_DEBUG;
+		if (log_enabled(lv)) {
+			char since[96] = "";
+
+			if (lv == LOG_INFO && ing->holds > 1)
+				snprintf(since, sizeof since, " (%llu holds, "
+				    "%.1f s in all, in the %.0f s before)",
+				    (unsigned long long)(ing->holds - 1 -
+				    ing->holds_logged), total - ing->held_logged_s,
+				    (double)(now - ing->hold_log_ms) / 1000.0);
+			log_line(lv, "backpressure: %zu of %zu entries queued "
+			    "for Redis: not reading from the %zu TCP peers "
+			    "until %zu%s", queued, cap,
+			    conn_set_count(ing->conns),
+			    cap * OUTBOX_LOW_PCT / 100, since);
+		}
+		if (ing->hold_info) {
+			ing->hold_log_ms = now;
+			ing->holds_logged = ing->holds - 1;
+			ing->held_logged_s = total;
+		}
+		return;
+	}
+	conn_set_hold(ing->conns, false);
+	lv = ing->hold_info ? LOG_INFO : LOG_DEBUG;
+	if (log_enabled(lv))
+		log_line(lv, "backpressure: %s: reading from the TCP peers "
+		    "again after %.3f s", up ? "queue down" :
+		    "Redis disconnected", (double)(now - ing->hold_ms) / 1000.0);
+}
+
+static void
+on_pace(void *arg)
+{
+	pace(arg);
+}
+
 /* ---- Redis plumbing ---- */
 
 static void
@@ -121,6 +208,8 @@ on_reply(struct rconn *rc, struct redisReply *reply, void *arg)
 
 	if (outbox_reply(ing->outbox, reply) == OUTBOX_RESET)
 		rconn_reset(rc, "server cannot serve now");
+	else if (ing->conns != NULL && conn_set_held(ing->conns))
+		pace(ing);
 }
 
 static int
@@ -144,6 +233,9 @@ on_redis(struct rconn *rc, bool up, const char *reason, void *arg)
 	(void)rc;
 	(void)reason;
 	outbox_connected(ing->outbox, up);
+	/* Down: nobody waits for a Redis that is not there.  Up: the queue
+	 * may be over the mark already. */
+	pace(ing);
 }
 
 /* ---- Downlink ---- */
@@ -217,6 +309,25 @@ m_redis_up(void *arg)
 	return rconn_connected(((struct ingest *)arg)->rc) ? 1 : 0;
 }
 
+static double
+m_held(void *arg)
+{
+	struct ingest *ing = arg;
+
+	return ing->conns != NULL && conn_set_held(ing->conns) ? 1 : 0;
+}
+
+static double
+m_held_seconds(void *arg)
+{
+	struct ingest *ing = arg;
+
+	/* Kept when the connections go at shutdown. */
+	if (ing->conns != NULL)
+		ing->held_total_s = conn_set_held_seconds(ing->conns);
+	return ing->held_total_s;
+}
+
 static bool
 health(void *arg, char *why, size_t whylen)
 {
@@ -252,6 +363,12 @@ register_metrics(struct ingest *ing)
 	    "Reports dropped because the outbox was full", m_dropped, ing);
 	metrics_counter_fn(m, "geoalarm_ingest_redis_errors_total",
 	    "Commands Redis refused for good", m_redis_errors, ing);
+	metrics_gauge_fn(m, "geoalarm_ingest_backpressure",
+	    "1 while TCP peers are not read because Redis is slower than "
+	    "them", m_held, ing);
+	metrics_counter_fn(m, "geoalarm_ingest_backpressure_seconds_total",
+	    "Seconds TCP peers were not read because Redis was slower than "
+	    "them", m_held_seconds, ing);
 	metrics_set_health(m, health, ing);
 	return metrics_histogram(m, "geoalarm_ingest_write_latency_seconds",
 	    "Time from receiving a frame to Redis acknowledging it", bounds,
@@ -342,6 +459,7 @@ run(struct ingest *ing)
 	}
 	ing->conns = conn_set_new(ing->base, ing->writer, &lim, ing->metrics);
 	conn_set_observe(ing->conns, &obs);
+	conn_set_pace(ing->conns, on_pace, ing);
 	ing->listen = listen_new(ing->base, &ing->o.listen, ing->conns,
 	    ing->writer, (size_t)ing->o.max_frame, ing->metrics, err, sizeof err);
 	if (ing->listen == NULL) {

@@ -453,6 +453,23 @@ outbox_len(const struct outbox *ob)
 }
 
 size_t
+outbox_capacity(const struct outbox *ob)
+{
+	return ob->cap;
+}
+
+bool
+outbox_hold(size_t queued, size_t capacity, bool connected, bool held)
+{
+	size_t high = capacity - capacity * (100 - OUTBOX_HIGH_PCT) / 100;
+	size_t low = capacity * OUTBOX_LOW_PCT / 100;
+
+	if (!connected)
+		return false;
+	return held ? queued > low : queued >= high;
+}
+
+size_t
 outbox_in_flight(const struct outbox *ob)
 {
 	return ob->flen;

@@ -98,6 +98,26 @@ size_t outbox_len(const struct outbox *ob);
 /* Commands sent and awaiting their reply. */
 size_t outbox_in_flight(const struct outbox *ob);
 
+/*
+ * Backpressure, for the producers that can be slowed down (TCP peers, whose
+ * reports wait in their own socket buffers): given `queued` entries (in
+ * the outbox and on their way to it), the outbox's capacity, whether Redis
+ * is connected, and whether the producers are held now, returns whether
+ * they should be held.  They are held from OUTBOX_HIGH_PCT % of capacity
+ * on (rounded up) until the queue is down to OUTBOX_LOW_PCT % (rounded
+ * down), so one hold lasts while Redis takes a quarter of the buffer, not
+ * one entry.  Never while Redis is not connected: then the producers are
+ * read and the oldest entries dropped when the queue is full, as before
+ * (the SPEC's outage rule), since holding them would only move the loss to
+ * their side.  Pure.
+ */
+#define OUTBOX_HIGH_PCT 75
+#define OUTBOX_LOW_PCT 50
+bool outbox_hold(size_t queued, size_t capacity, bool connected, bool held);
+
+/* The capacity given to outbox_new. */
+size_t outbox_capacity(const struct outbox *ob);
+
 /* Counters since creation. */
 struct outbox_stats {
 	uint64_t pushed;		/* entries queued */

@@ -542,6 +542,12 @@ writer_drain(struct writer *w)
 		dev_forget(w, w->devs);
 }
 
+size_t
+writer_pending(const struct writer *w)
+{
+	return (size_t)w->npend;
+}
+
 void
 writer_free(struct writer *w)
 {

@@ -18,6 +18,7 @@
 #ifndef GA_INGEST_WRITER_H
 #define GA_INGEST_WRITER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ingest/session.h"
@@ -70,6 +71,12 @@ void writer_tick(struct writer *w);
 
 /* Hands everything over now, waiting device updates included (shutdown). */
 void writer_drain(struct writer *w);
+
+/*
+ * Entries in the batch, not handed to the outbox yet: each becomes at most
+ * one outbox entry.  For backpressure, which counts them with the outbox's.
+ */
+size_t writer_pending(const struct writer *w);
 
 /*
  * Queues what frame f yields: a position, a device refresh or a reject.

@@ -443,6 +443,114 @@ class BufferTest(IngestCase):
         self.assertIn("geoalarm_ingest_dropped_total 8\n", body)
 
 
+class BackpressureTest(IngestCase):
+    """Redis connected but slower than the devices (write commands paused
+    most of the time from a side connection), a buffer of 200: the TCP
+    peers are held rather than their reports dropped."""
+    ingest_args = ("--buffer", "200")
+    devices = ["0765432100%02d" % k for k in range(4)]
+    per_device = 1000
+
+    def slow_redis(self, stop):
+        c = self.client()
+        while not stop.is_set():
+            # XADD and HSET wait 300 ms out of every 400 or so.
+            c.command("CLIENT", "PAUSE", "300", "WRITE")
+            stop.wait(0.4)
+
+    def send_all(self, dev_id, errors):
+        try:
+            dev = TcpDevice(self.ingest.port)
+            self.addCleanup(dev.close)
+            # A held peer's sends block for a while: that is the point.
+            dev.sock.settimeout(60)
+            dev.send(b"".join(br00(dev_id, 10, i // 60, i % 60)
+                              for i in range(self.per_device)))
+        except Exception as e:  # reported by the test thread
+            errors.append(e)
+
+    def metric(self, name):
+        _, body = self.ingest.http_get("/metrics")
+        for line in body.splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+        self.fail("no %s in /metrics" % name)
+
+    def test_slow_redis_holds_tcp_peers_and_loses_nothing(self):
+        stop, errors = threading.Event(), []
+        slow = threading.Thread(target=self.slow_redis, args=(stop,))
+        senders = [threading.Thread(target=self.send_all, args=(d, errors))
+                   for d in self.devices]
+        slow.start()
+        try:
+            for t in senders:
+                t.start()
+            self.ingest.wait_log(r"backpressure: \d+ of 200 entries queued "
+                                 r"for Redis: not reading from the \d+ TCP "
+                                 r"peers until 100", 20)
+            # A device connecting meanwhile still has its login answered,
+            # once reading resumes.
+            late = self.tcp()
+            late.send(TK_BP00)
+            late.expect(b"(076543210987AP01HSO)", timeout=10)
+            for t in senders:
+                t.join(60)
+            self.assertEqual(errors, [])
+        finally:
+            stop.set()
+            slow.join(10)
+        total = len(self.devices) * self.per_device
+        got = self.entries(POS, total, timeout=60)
+        self.assertEqual(len(got), total)
+        # Every report of every device, each device's in the order sent.
+        for d in self.devices:
+            self.assertEqual(
+                [e["time"] for _, e in got if e["device"] == d],
+                [str(ms(2018, 3, 12, 10, i // 60, i % 60))
+                 for i in range(self.per_device)])
+        self.assertEqual(self.metric("geoalarm_ingest_dropped_total"), 0)
+        self.assertGreater(
+            self.metric("geoalarm_ingest_backpressure_seconds_total"), 0)
+        self.assertEqual(self.metric("geoalarm_ingest_backpressure"), 0)
+        self.assertNotIn("outbox: full", self.ingest.log())
+        self.ingest.wait_log(r"backpressure: queue down: reading from the "
+                             r"TCP peers again after \d+\.\d{3} s")
+
+
+class HeldIdleTest(IngestCase):
+    """A hold is not silence: the time peers are held does not count
+    toward their idle timeout."""
+    ingest_args = ("--buffer", "100", "--idle-timeout", "1")
+
+    def test_held_peers_do_not_time_out_while_held(self):
+        quiet = self.tcp()
+        quiet.send(TK_BP00)
+        quiet.expect(b"(076543210987AP01HSO)")
+        # Redis takes no write for 2.5 s: the busy peer fills the buffer
+        # of 100 and every peer is held for longer than the idle timeout.
+        self.client().command("CLIENT", "PAUSE", "2500", "WRITE")
+        busy = self.tcp()
+        busy.sock.settimeout(30)
+        busy.send(b"".join(br00("076543210900", 11, i // 60, i % 60)
+                           for i in range(300)))
+        self.ingest.wait_log(r"backpressure: .*not reading from the 2 TCP peers")
+        m = self.ingest.wait_log(r"reading from the TCP peers again after "
+                                 r"(\d+\.\d+) s", 10)
+        self.assertGreater(float(m.group(1)), 1.0)
+        got = self.entries(POS, 300, timeout=20)
+        self.assertEqual([e["time"] for _, e in got],
+                         [str(ms(2018, 3, 12, 11, i // 60, i % 60))
+                          for i in range(300)])
+        self.assertNotIn("outbox: full", self.ingest.log())
+        # Both go idle, but only once reading has resumed.
+        self.assertTrue(quiet.closed_by_peer(10), "quiet peer not closed")
+        self.assertTrue(busy.closed_by_peer(10), "busy peer not closed")
+        log = self.ingest.log()
+        resumed = log.index("reading from the TCP peers again")
+        self.assertEqual(log.count("closed: idle for 1 s"), 2, log)
+        self.assertGreater(log.index("closed: idle for 1 s"), resumed, log)
+
+
 class MetricsTest(IngestCase):
 
     def test_metrics_and_healthz(self):

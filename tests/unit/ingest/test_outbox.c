@@ -264,6 +264,83 @@ test_errors_transient_and_permanent(void **state)
 	outbox_free(ob);
 }
 
+static void
+test_hold_from_three_quarters_to_half(void **state)
+{
+	(void)state;
+	/* --buffer 100000: held from 75,000 queued until 50,000. */
+	assert_false(outbox_hold(74999, 100000, true, false));
+	assert_true(outbox_hold(75000, 100000, true, false));
+	assert_true(outbox_hold(99999, 100000, true, false));
+	assert_true(outbox_hold(60000, 100000, true, true));
+	assert_true(outbox_hold(50001, 100000, true, true));
+	assert_false(outbox_hold(50000, 100000, true, true));
+	assert_false(outbox_hold(0, 100000, true, true));
+	/* 200: from 150 to 100. */
+	assert_false(outbox_hold(149, 200, true, false));
+	assert_true(outbox_hold(150, 200, true, false));
+	assert_true(outbox_hold(101, 200, true, true));
+	assert_false(outbox_hold(100, 200, true, true));
+	/* 5: 3.75 rounds up to 4, 2.5 down to 2. */
+	assert_false(outbox_hold(3, 5, true, false));
+	assert_true(outbox_hold(4, 5, true, false));
+	assert_true(outbox_hold(3, 5, true, true));
+	assert_false(outbox_hold(2, 5, true, true));
+	/* 1: one entry queued is full. */
+	assert_false(outbox_hold(0, 1, true, false));
+	assert_true(outbox_hold(1, 1, true, false));
+	assert_false(outbox_hold(0, 1, true, true));
+}
+
+static void
+test_never_held_while_redis_is_down(void **state)
+{
+	(void)state;
+	/* Down: the SPEC's rule (read, and drop the oldest when full). */
+	assert_false(outbox_hold(75000, 100000, false, false));
+	assert_false(outbox_hold(100000, 100000, false, false));
+	assert_false(outbox_hold(99999, 100000, false, true));
+	assert_false(outbox_hold(1, 1, false, true));
+}
+
+static void
+test_one_hold_per_fill_and_drain(void **state)
+{
+	bool held = false;
+	int holds = 0, resumes = 0, held_at = -1, resumed_at = -1;
+
+	(void)state;
+	/* 0 up to 100 and back down, capacity 100, one entry at a time:
+	 * one hold (at 75) and one resume (at 50), not one per entry. */
+	for (int q = 0; q <= 200; q++) {
+		int queued = q <= 100 ? q : 200 - q;
+		bool h = outbox_hold((size_t)queued, 100, true, held);
+
+		if (h && !held) {
+			holds++;
+			held_at = queued;
+		} else if (!h && held) {
+			resumes++;
+			resumed_at = queued;
+		}
+		held = h;
+	}
+	assert_int_equal(holds, 1);
+	assert_int_equal(resumes, 1);
+	assert_int_equal(held_at, 75);
+	assert_int_equal(resumed_at, 50);
+}
+
+static void
+test_capacity(void **state)
+{
+	struct outbox *ob = outbox_new(123, 100, fake_send, NULL, NULL);
+
+	(void)state;
+	assert_int_equal(outbox_capacity(ob), 123);
+	outbox_free(ob);
+}
+
 /* Checks each command sent is `SET k <next>.0`, next counting up. */
 static int next_label;
 
@@ -358,6 +435,10 @@ main(void)
 		cmocka_unit_test_setup(test_errors_transient_and_permanent, reset),
 		cmocka_unit_test_setup(test_many_entries_keep_their_bytes, reset),
 		cmocka_unit_test_setup(test_entries_pushed_together_go_in_one_call, reset),
+		cmocka_unit_test(test_hold_from_three_quarters_to_half),
+		cmocka_unit_test(test_never_held_while_redis_is_down),
+		cmocka_unit_test(test_one_hold_per_fill_and_drain),
+		cmocka_unit_test(test_capacity),
 	};
 
 	return cmocka_run_group_tests_name("ingest/outbox", tests, NULL, NULL);

@@ -481,6 +481,27 @@ test_offline_and_heartbeat_do_not_wait(void **state)
 	assert_string_equal(cmds[4], "HSET|ga:device:0123|online|0");
 }
 
+static void
+test_pending_counts_the_batch(void **state)
+{
+	struct report a, b;
+	struct session_frame fa, fb;
+
+	(void)state;
+	assert_int_equal(writer_pending(w), 0);
+	tk_report(&a, &fa, "0123", 1000);
+	tk_report(&b, &fb, "0456", 1000);
+	writer_frame(w, &fa, "tcp", "1.2.3.4:5", 1000);
+	writer_frame(w, &fb, "tcp", "1.2.3.4:6", 1000);
+	writer_offline(w, "0456");
+	/* Two positions and an offline mark, none in the outbox yet. */
+	assert_int_equal(writer_pending(w), 3);
+	assert_int_equal(outbox_len(ob), 0);
+	writer_flush(w);
+	assert_int_equal(writer_pending(w), 0);
+	assert_int_equal(outbox_len(ob), 3);
+}
+
 int
 main(void)
 {
@@ -497,6 +518,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_busy_device_hash_waits_and_merges, setup_throttled, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_writes_what_waits, setup_throttled, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_and_heartbeat_do_not_wait, setup_throttled, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_counts_the_batch, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("ingest/writer", tests, NULL, NULL);
