@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/json.h"
+#include "lib/resp.h"
 #include "lib/xmalloc.h"
 
 struct alert *
@@ -317,30 +318,28 @@ alert_payload(const struct alert *a, const char *entry_id, const char *device)
 	return s;
 }
 
-int
-alert_xadd_argv(const char *key, const struct alert *a, const char *device,
-    const char *payload, const char **argv, size_t *argvlen)
+void
+alert_xadd_resp(struct resp *out, const char *key, const struct alert *a,
+    const char *device, const char *payload, size_t plen)
 {
-	const char *v[] = { "XADD", key, "*", "type", a->type, "device",
-	    device, "json", payload };
-	int i, n = (int)(sizeof v / sizeof v[0]);
-
-	for (i = 0; i < n; i++) {
-		argv[i] = v[i];
-		argvlen[i] = strlen(v[i]);
-	}
-	return n;
+	resp_array(out, 9);
+	resp_bulk(out, "XADD", 4);
+	resp_bulk_str(out, key);
+	resp_bulk(out, "*", 1);
+	resp_bulk(out, "type", 4);
+	resp_bulk_str(out, a->type);
+	resp_bulk(out, "device", 6);
+	resp_bulk_str(out, device);
+	resp_bulk(out, "json", 4);
+	resp_bulk(out, payload, plen);
 }
 
-int
-alert_publish_argv(const char *key, const char *payload, const char **argv,
-    size_t *argvlen)
+void
+alert_publish_resp(struct resp *out, const char *key, const char *payload,
+    size_t plen)
 {
-	argv[0] = "PUBLISH";
-	argvlen[0] = 7;
-	argv[1] = key;
-	argvlen[1] = strlen(key);
-	argv[2] = payload;
-	argvlen[2] = strlen(payload);
-	return 3;
+	resp_array(out, 3);
+	resp_bulk(out, "PUBLISH", 7);
+	resp_bulk_str(out, key);
+	resp_bulk(out, payload, plen);
 }

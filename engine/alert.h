@@ -19,6 +19,7 @@
 
 struct json_t;
 struct jsonw;
+struct resp;
 
 struct alert {
 	char *rule;		/* rule name, owned */
@@ -92,20 +93,16 @@ void alert_payload_write(struct jsonw *j, const struct alert *a,
 char *alert_payload(const struct alert *a, const char *entry_id,
     const char *device);
 
-/* Arguments of the two emit commands: at most this many. */
-#define ALERT_ARGV_MAX 9
-
 /*
- * Fills argv/argvlen with "XADD <key> * type T device D json PAYLOAD"
- * (key is "<prefix>:alerts"); the strings are borrowed from the
- * arguments.  Returns argc.
+ * Appends to out the RESP encoding of "XADD <key> * type T device D json
+ * PAYLOAD" (key is "<prefix>:alerts"), payload being payload[0..plen).
  */
-int alert_xadd_argv(const char *key, const struct alert *a,
-    const char *device, const char *payload, const char **argv,
-    size_t *argvlen);
+void alert_xadd_resp(struct resp *out, const char *key,
+    const struct alert *a, const char *device, const char *payload,
+    size_t plen);
 
-/* Same for "PUBLISH <key> PAYLOAD".  Returns argc. */
-int alert_publish_argv(const char *key, const char *payload,
-    const char **argv, size_t *argvlen);
+/* Same for "PUBLISH <key> PAYLOAD". */
+void alert_publish_resp(struct resp *out, const char *key,
+    const char *payload, size_t plen);
 
 #endif

@@ -49,6 +49,17 @@
  * the connection.  Reads other than the prefetch are sent only when
  * nothing waits, so they follow every transaction on the connection and
  * may BLOCK.
+ *
+ * The steady cycle.  When a read returns less than a full batch, the
+ * batch's transaction goes out at once (nothing is in flight) and the
+ * next XREADGROUP BLOCK right behind it, in the same write: nothing waits
+ * for EXEC's reply before reading.  Redis runs the EXEC, then the read,
+ * which answers at once with what arrived meanwhile or blocks until the
+ * next XADD; the engine wakes once per batch, with both replies.  If that
+ * EXEC fails, the read behind it may still have delivered entries: they
+ * are in this consumer's pending list, not acknowledged, and the reset
+ * re-reads them (PH_PENDING) in stream order together with the failed
+ * batch's, from the reloaded P:state.
  */
 #include "engine/consume.h"
 

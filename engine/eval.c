@@ -4,7 +4,6 @@
 #include "engine/eval.h"
 
 #include <errno.h>
-#include <hiredis.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +12,9 @@
 #include "engine/alert.h"
 #include "engine/fence.h"
 #include "engine/state.h"
+#include "lib/json.h"
 #include "lib/log.h"
+#include "lib/resp.h"
 #include "lib/xmalloc.h"
 #include "rules/builtin.h"
 
@@ -29,13 +30,10 @@
 void
 eval_batch_clear(struct eval_batch *b)
 {
-	size_t i;
-
-	for (i = 0; i < b->n; i++)
-		free(b->cmd[i]);
-	for (i = 0; i < b->ntypes; i++)
-		free(b->types[i]);
+	if (b->enc != NULL)
+		resp_clear(b->enc);
 	b->n = 0;
+	b->nlen = 0;
 	b->ntypes = 0;
 	b->nerrors = 0;
 	b->nentries = 0;
@@ -45,32 +43,84 @@ eval_batch_clear(struct eval_batch *b)
 void
 eval_batch_free(struct eval_batch *b)
 {
-	eval_batch_clear(b);
+	resp_free(b->enc);
+	jsonw_free(b->json);
 	free(b->cmd);
 	free(b->len);
+	free(b->off);
 	free(b->types);
+	free(b->toff);
+	free(b->names);
 	memset(b, 0, sizeof *b);
+}
+
+/* Where the next command starts in b's buffer. */
+static size_t
+cmd_begin(struct eval_batch *b)
+{
+	if (b->enc == NULL)
+		b->enc = resp_new(64 * 1024);
+	return resp_len(b->enc);
+}
+
+/*
+ * Records the command encoded from start to the end of b's buffer, and
+ * re-points every cmd[i] when the buffer has moved.
+ */
+static void
+cmd_end(struct eval_batch *b, size_t start)
+{
+	const char *base;
+	size_t i;
+
+	if (b->n == b->alloc) {
+		b->alloc = b->alloc ? b->alloc * 2 : 256;
+		b->cmd = xreallocarray(b->cmd, b->alloc, sizeof *b->cmd);
+		b->len = xreallocarray(b->len, b->alloc, sizeof *b->len);
+		b->off = xreallocarray(b->off, b->alloc, sizeof *b->off);
+	}
+	base = resp_data(b->enc);
+	b->off[b->n] = start;
+	b->len[b->n] = resp_len(b->enc) - start;
+	b->cmd[b->n++] = (char *)base + start;
+	if (b->cmd[0] != base + b->off[0])
+		for (i = 0; i < b->n; i++)
+			b->cmd[i] = (char *)base + b->off[i];
+}
+
+static void
+add_type(struct eval_batch *b, const char *type)
+{
+	size_t len = strlen(type) + 1, i;
+
+	if (b->nlen + len > b->ncap) {
+		while (b->nlen + len > b->ncap)
+			b->ncap = b->ncap ? b->ncap * 2 : 4096;
+		b->names = xrealloc(b->names, b->ncap);
+	}
+	if (b->ntypes == b->atypes) {
+		b->atypes = b->atypes ? b->atypes * 2 : 256;
+		b->types = xreallocarray(b->types, b->atypes,
+		    sizeof *b->types);
+		b->toff = xreallocarray(b->toff, b->atypes, sizeof *b->toff);
+	}
+	memcpy(b->names + b->nlen, type, len);
+	b->toff[b->ntypes] = b->nlen;
+	b->types[b->ntypes++] = b->names + b->nlen;
+	b->nlen += len;
+	if (b->types[0] != b->names + b->toff[0])
+		for (i = 0; i < b->ntypes; i++)
+			b->types[i] = b->names + b->toff[i];
 }
 
 void
 eval_batch_add(struct eval_batch *b, int argc, const char **argv,
     const size_t *argvlen)
 {
-	char *cmd = NULL;
-	long long len;
+	size_t start = cmd_begin(b);
 
-	len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
-	if (len < 0 || cmd == NULL) {
-		fprintf(stderr, "fatal: out of memory formatting a command\n");
-		abort();
-	}
-	if (b->n == b->alloc) {
-		b->alloc = b->alloc ? b->alloc * 2 : 256;
-		b->cmd = xreallocarray(b->cmd, b->alloc, sizeof *b->cmd);
-		b->len = xreallocarray(b->len, b->alloc, sizeof *b->len);
-	}
-	b->cmd[b->n] = cmd;
-	b->len[b->n++] = (size_t)len;
+	resp_command(b->enc, argc, argv, argvlen);
+	cmd_end(b, start);
 }
 
 static void
@@ -100,18 +150,20 @@ static void
 emit_alert(const struct eval_ctx *ctx, struct eval_batch *b,
     const struct alert *a, const char *entry_id, const char *device)
 {
-	const char *argv[ALERT_ARGV_MAX];
-	size_t len[ALERT_ARGV_MAX];
-	char *payload = alert_payload(a, entry_id, device);
-	int argc;
+	const char *payload;
+	size_t plen, start;
 
-	argc = alert_xadd_argv(ctx->key_alerts, a, device, payload, argv, len);
-	eval_batch_add(b, argc, argv, len);
-	argc = alert_publish_argv(ctx->key_alerts, payload, argv, len);
-	eval_batch_add(b, argc, argv, len);
-	free(payload);
-	b->types = xreallocarray(b->types, b->ntypes + 1, sizeof *b->types);
-	b->types[b->ntypes++] = xstrdup(a->type);
+	if (b->json == NULL)
+		b->json = jsonw_new();
+	alert_payload_write(b->json, a, entry_id, device);
+	payload = jsonw_data(b->json, &plen);
+	start = cmd_begin(b);
+	alert_xadd_resp(b->enc, ctx->key_alerts, a, device, payload, plen);
+	cmd_end(b, start);
+	start = cmd_begin(b);
+	alert_publish_resp(b->enc, ctx->key_alerts, payload, plen);
+	cmd_end(b, start);
+	add_type(b, a->type);
 	log_debug("alert %s:%s device %s", entry_id, a->rule, device);
 }
 

@@ -37,17 +37,29 @@ struct eval_ctx {
 	struct rules *rules;		/* NULL: SPEC defaults, no custom rules */
 };
 
-/* Commands of one batch, RESP-encoded, plus what the metrics count. */
+/*
+ * Commands of one batch, RESP-encoded, plus what the metrics count.  The
+ * commands lie back to back in one buffer that cmd[i] points into; the
+ * alert types likewise in another.  Both stay valid until the next
+ * append, eval_batch_clear or eval_batch_free.
+ */
 struct eval_batch {
-	char **cmd;			/* owned */
+	char **cmd;			/* command i: cmd[i][0..len[i]) */
 	size_t *len;
 	size_t n;
 	size_t alloc;
-	char **types;			/* alert types raised, owned */
+	char **types;			/* alert types raised, NUL-terminated */
 	size_t ntypes;
 	size_t nerrors;			/* P:errors entries */
 	size_t nentries;		/* entries evaluated */
 	size_t nskipped;		/* entries without device or time */
+	/* Storage, eval.c's own. */
+	struct resp *enc;		/* the commands */
+	size_t *off;			/* command i starts at enc[off[i]] */
+	char *names;			/* the types, back to back */
+	size_t nlen, ncap, atypes;
+	size_t *toff;			/* type i starts at names[toff[i]] */
+	struct jsonw *json;		/* payload scratch */
 };
 
 /* Frees the contents of b and empties it (storage kept for reuse). */

@@ -27,10 +27,21 @@ struct fence_builder {
 	size_t nids;		/* slots, a power of two, at most half full */
 };
 
+/* A slot of the set's id index: fences[idx - 1], 0: empty. */
+struct set_slot {
+	uint32_t idx;
+	uint32_t tag;		/* the id hash's high half */
+};
+
 struct fence_set {
 	struct fence_geos *g;
 	struct fence **fences;	/* sorted by id */
 	size_t n;
+	/* Open addressing over the ids (linear probing, at most half full):
+	 * fence_set_find reaches one or two slots instead of a binary
+	 * search touching log2(n) fences scattered in memory. */
+	struct set_slot *slots;
+	size_t mask;
 	struct rtree *tree;	/* over fences[i]->box */
 	/* fences[i]->raster, or NULL: a query reads this small array and the
 	 * raster, and reaches the fence itself only when they cannot answer. */
@@ -281,6 +292,26 @@ cmp_fence(const void *a, const void *b)
 	    (*(struct fence *const *)b)->id);
 }
 
+static void
+index_ids(struct fence_set *set)
+{
+	size_t slots = 16, i, j;
+
+	while (slots < 2 * set->n)
+		slots *= 2;
+	set->slots = xcalloc(slots, sizeof *set->slots);
+	set->mask = slots - 1;
+	for (i = 0; i < set->n; i++) {
+		uint64_t h = hash_id(set->fences[i]->id);
+
+		for (j = h & set->mask; set->slots[j].idx != 0;
+		    j = (j + 1) & set->mask)
+			;
+		set->slots[j].idx = (uint32_t)(i + 1);
+		set->slots[j].tag = (uint32_t)(h >> 32);
+	}
+}
+
 struct fence_set *
 fence_builder_finish(struct fence_builder *b)
 {
@@ -304,6 +335,7 @@ fence_builder_finish(struct fence_builder *b)
 	set->rasters = xcalloc(set->n + 1, sizeof *set->rasters);
 	for (i = 0; i < set->n; i++)
 		set->rasters[i] = set->fences[i]->raster;
+	index_ids(set);
 	return set;
 }
 
@@ -320,6 +352,7 @@ fence_set_free(struct fence_set *set)
 		fence_parse_free(set->g, set->fences[i]);
 	free(set->fences);
 	free(set->rasters);
+	free(set->slots);
 	rtree_free(set->tree);
 	free(set);
 }
@@ -339,17 +372,17 @@ fence_set_get(const struct fence_set *set, size_t i)
 long
 fence_set_find(const struct fence_set *set, const char *id)
 {
-	size_t lo = 0, hi = set->n;
+	uint64_t h = hash_id(id);
+	uint32_t tag = (uint32_t)(h >> 32);
+	size_t j;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(id, set->fences[mid]->id);
-		if (c == 0)
-			return (long)mid;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
+	for (j = h & set->mask; set->slots[j].idx != 0;
+	    j = (j + 1) & set->mask) {
+		const struct set_slot *sl = &set->slots[j];
+
+		if (sl->tag == tag &&
+		    strcmp(set->fences[sl->idx - 1]->id, id) == 0)
+			return (long)sl->idx - 1;
 	}
 	return -1;
 }

@@ -10,11 +10,13 @@
 #include "engine/state.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/resp.h"
 #include "lib/xmalloc.h"
 
 /* ==== One device's state ==== */
@@ -243,6 +245,25 @@ state_cooldown_set(struct state *st, const char *key, int64_t last_ms)
 	st->cool[at].last_ms = last_ms;
 }
 
+bool
+state_cooldown_try(struct state *st, const char *key, int64_t time_ms,
+    int64_t window_ms)
+{
+	long at = find_sorted(st->cool, st->ncool, sizeof *st->cool, key);
+
+	if (at >= 0) {
+		if (time_ms - st->cool[at].last_ms < window_ms)
+			return false;
+	} else {
+		at = -at - 1;
+		st->cool = insert_at(st->cool, &st->ncool, sizeof *st->cool,
+		    (size_t)at);
+		st->cool[at].key = xstrdup(key);
+	}
+	st->cool[at].last_ms = time_ms;
+	return true;
+}
+
 void
 state_set_lua(struct state *st, const char *json)
 {
@@ -258,11 +279,17 @@ state_set_lua(struct state *st, const char *json)
  *    "pending":[{"fence":"id","inside":B,"since":MS},...],
  *    "overspeed":{"start":MS,"last":MS,"alerted":N,"max":D,"limit":D},
  *    "cooldown":{"key":MS,...},"lua":"<dev.state JSON text>"}
- * Doubles are written with 17 significant digits by jansson, so they read
- * back bit for bit: re-processing after a restart sees the same numbers.
+ * Doubles are written with 17 significant digits, so they read back bit
+ * for bit: re-processing after a restart sees the same numbers.
+ *
+ * The bytes are jansson's json_dumps(JSON_COMPACT | JSON_SORT_KEYS) of
+ * that object, which is what earlier engines stored.  Nearly every state
+ * holds only printable ASCII strings and finite numbers; those are
+ * written directly (below), anything else through jansson itself.
  */
-char *
-state_to_json(const struct state *st)
+
+static char *
+to_json_jansson(const struct state *st)
 {
 	json_t *o = json_object();
 	char *s;
@@ -316,6 +343,221 @@ state_to_json(const struct state *st)
 		abort();
 	}
 	return s;
+}
+
+/* A growing text buffer; the text is handed to the caller. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static char *
+sb_room(struct sbuf *b, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		while (b->len + n + 1 > b->cap)
+			b->cap *= 2;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	return b->p + b->len;
+}
+
+static void
+sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	memcpy(sb_room(b, n), s, n);
+	b->len += n;
+}
+
+#define SB_LIT(b, lit) sb_put((b), (lit), sizeof(lit) - 1)
+
+/* A string of printable ASCII (see plain): only '"' and '\' escaped. */
+static void
+sb_str(struct sbuf *b, const char *s)
+{
+	size_t n = strlen(s), i;
+	char *p = sb_room(b, 2 * n + 2), *q = p;
+
+	*q++ = '"';
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			*q++ = '\\';
+		*q++ = s[i];
+	}
+	*q++ = '"';
+	b->len += (size_t)(q - p);
+}
+
+static void
+sb_int(struct sbuf *b, int64_t v)
+{
+	b->len += resp_int(sb_room(b, RESP_INT_MAX), v);
+}
+
+/*
+ * A finite double as jansson prints it: "%.17g", ".0" added when that
+ * has neither '.' nor an exponent, and the exponent without '+' or
+ * leading zeros.
+ */
+static void
+sb_real(struct sbuf *b, double x)
+{
+	char buf[40], *e;
+	int n = snprintf(buf, sizeof buf - 2, "%.17g", x);
+
+	if ((e = strchr(buf, 'e')) != NULL) {
+		char *q = e + 1, *digits = q + 1;
+
+		if (*q == '-')
+			q++;
+		while (*digits == '0')
+			digits++;
+		memmove(q, digits, strlen(digits) + 1);
+		n = (int)strlen(buf);
+	} else if (strchr(buf, '.') == NULL) {
+		buf[n++] = '.';
+		buf[n++] = '0';
+	}
+	sb_put(b, buf, (size_t)n);
+}
+
+/* True when s holds only printable ASCII (no escapes but '"' and '\\'). */
+static bool
+plain(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			return false;
+	return true;
+}
+
+/* True when the direct writer gives jansson's bytes for st. */
+static bool
+writes_plain(const struct state *st)
+{
+	size_t i;
+
+	if (st->has_fix && (!isfinite(st->lat) || !isfinite(st->lon)))
+		return false;
+	if (st->os.active && (!isfinite(st->os.max_speed) ||
+	    !isfinite(st->os.limit)))
+		return false;
+	for (i = 0; i < st->ninside; i++)
+		if (!plain(st->inside[i]))
+			return false;
+	for (i = 0; i < st->npending; i++)
+		if (!plain(st->pending[i].fence))
+			return false;
+	for (i = 0; i < st->ncool; i++)
+		if (!plain(st->cool[i].key))
+			return false;
+	return st->lua == NULL || plain(st->lua);
+}
+
+char *
+state_to_json(const struct state *st)
+{
+	struct sbuf b;
+	bool first = true;
+	size_t i;
+
+	if (!writes_plain(st))
+		return to_json_jansson(st);
+	b.cap = 256;
+	b.len = 0;
+	b.p = xmalloc(b.cap);
+	/* Members in key order: jansson's JSON_SORT_KEYS. */
+	SB_LIT(&b, "{");
+	if (st->ncool > 0) {
+		/* st->cool is sorted by strcmp, as JSON_SORT_KEYS sorts. */
+		SB_LIT(&b, "\"cooldown\":{");
+		for (i = 0; i < st->ncool; i++) {
+			if (i > 0)
+				SB_LIT(&b, ",");
+			sb_str(&b, st->cool[i].key);
+			SB_LIT(&b, ":");
+			sb_int(&b, st->cool[i].last_ms);
+		}
+		SB_LIT(&b, "}");
+		first = false;
+	}
+	if (st->has_fix) {
+		if (!first)
+			SB_LIT(&b, ",");
+		SB_LIT(&b, "\"fix\":{\"lat\":");
+		sb_real(&b, st->lat);
+		SB_LIT(&b, ",\"lon\":");
+		sb_real(&b, st->lon);
+		SB_LIT(&b, ",\"t\":");
+		sb_int(&b, st->fix_ms);
+		SB_LIT(&b, "}");
+		first = false;
+	}
+	if (st->ninside > 0) {
+		if (!first)
+			SB_LIT(&b, ",");
+		SB_LIT(&b, "\"inside\":[");
+		for (i = 0; i < st->ninside; i++) {
+			if (i > 0)
+				SB_LIT(&b, ",");
+			sb_str(&b, st->inside[i]);
+		}
+		SB_LIT(&b, "]");
+		first = false;
+	}
+	if (st->has_last) {
+		if (!first)
+			SB_LIT(&b, ",");
+		SB_LIT(&b, "\"last\":");
+		sb_int(&b, st->last_ms);
+		first = false;
+	}
+	if (st->lua != NULL) {
+		if (!first)
+			SB_LIT(&b, ",");
+		SB_LIT(&b, "\"lua\":");
+		sb_str(&b, st->lua);
+		first = false;
+	}
+	if (st->os.active) {
+		if (!first)
+			SB_LIT(&b, ",");
+		SB_LIT(&b, "\"overspeed\":{\"alerted\":");
+		sb_int(&b, (int)st->os.alerted);
+		SB_LIT(&b, ",\"last\":");
+		sb_int(&b, st->os.last_ms);
+		SB_LIT(&b, ",\"limit\":");
+		sb_real(&b, st->os.limit);
+		SB_LIT(&b, ",\"max\":");
+		sb_real(&b, st->os.max_speed);
+		SB_LIT(&b, ",\"start\":");
+		sb_int(&b, st->os.start_ms);
+		SB_LIT(&b, "}");
+		first = false;
+	}
+	if (st->npending > 0) {
+		if (!first)
+			SB_LIT(&b, ",");
+		SB_LIT(&b, "\"pending\":[");
+		for (i = 0; i < st->npending; i++) {
+			if (i > 0)
+				SB_LIT(&b, ",");
+			SB_LIT(&b, "{\"fence\":");
+			sb_str(&b, st->pending[i].fence);
+			if (st->pending[i].inside)
+				SB_LIT(&b, ",\"inside\":true,\"since\":");
+			else
+				SB_LIT(&b, ",\"inside\":false,\"since\":");
+			sb_int(&b, st->pending[i].since_ms);
+			SB_LIT(&b, "}");
+		}
+		SB_LIT(&b, "]");
+	}
+	SB_LIT(&b, "}");
+	b.p[b.len] = '\0';
+	return b.p;
 }
 
 static bool

@@ -107,6 +107,16 @@ bool state_cooldown_get(const struct state *st, const char *key,
 /* Records that an alert with this cooldown key was raised at last_ms. */
 void state_cooldown_set(struct state *st, const char *key, int64_t last_ms);
 
+/*
+ * The cooldown test of an alert with this key at time_ms: when the entry
+ * of key lies less than window_ms before time_ms (or after it: a late
+ * report), returns false and changes nothing; otherwise records time_ms
+ * as key's and returns true.  One lookup for state_cooldown_get and
+ * state_cooldown_set together.
+ */
+bool state_cooldown_try(struct state *st, const char *key, int64_t time_ms,
+    int64_t window_ms);
+
 /* Replaces the Lua dev.state text (copied; NULL clears it). */
 void state_set_lua(struct state *st, const char *json);
 

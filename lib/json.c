@@ -223,6 +223,15 @@ put_string(struct jsonw *j, const char *s, size_t len)
 		uint8_t c = p[i];
 		size_t n;
 
+		/* A run of ASCII that needs no escape goes out in one copy. */
+		for (n = i; n < len && p[n] >= 0x20 && p[n] < 0x80 &&
+		    p[n] != '"' && p[n] != '\\'; n++)
+			;
+		if (n > i) {
+			put(j, s + i, n - i);
+			i = n;
+			continue;
+		}
 		switch (c) {
 		case '"': put(j, "\\\"", 2); i++; continue;
 		case '\\': put(j, "\\\\", 2); i++; continue;

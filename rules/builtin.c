@@ -108,21 +108,27 @@ keep(struct state *st, struct alert_list *out, double cooldown)
 bool
 builtin_cooldown(struct state *st, const struct alert *a, double cooldown)
 {
-	char *key;
-	int64_t last;
-	bool allow = true;
+	char buf[256], *own = NULL;
+	const char *key = a->type;
+	size_t tl, fl;
+	bool allow;
 
 	if (cooldown <= 0)
 		return true;
-	key = a->fence != NULL ? xasprintf("%s:%s", a->type, a->fence) :
-	    xstrdup(a->type);
+	if (a->fence != NULL) {
+		/* The key "type:fence", built without allocating when short. */
+		tl = strlen(a->type);
+		fl = strlen(a->fence);
+		own = tl + fl + 2 <= sizeof buf ? buf : xmalloc(tl + fl + 2);
+		memcpy(own, a->type, tl);
+		own[tl] = ':';
+		memcpy(own + tl + 1, a->fence, fl + 1);
+		key = own;
+	}
 	/* A negative difference (a late report) is inside the window too. */
-	if (state_cooldown_get(st, key, &last) &&
-	    a->time_ms - last < sec_to_ms(cooldown))
-		allow = false;
-	if (allow)
-		state_cooldown_set(st, key, a->time_ms);
-	free(key);
+	allow = state_cooldown_try(st, key, a->time_ms, sec_to_ms(cooldown));
+	if (own != buf)
+		free(own);
 	return allow;
 }
 
@@ -266,6 +272,17 @@ find_hit(const struct builtin_fences *fences, const char *id)
 	return NULL;
 }
 
+/* Appends a copy of id, placed at pool[*used], to ids. */
+static void
+pool_id(char **ids, size_t *n, char *pool, size_t *used, const char *id)
+{
+	size_t len = strlen(id) + 1;
+
+	memcpy(pool + *used, id, len);
+	ids[(*n)++] = pool + *used;
+	*used += len;
+}
+
 /* A confirmed crossing, kept until all are known so exits go first. */
 struct crossing {
 	char *id;		/* owned */
@@ -278,6 +295,19 @@ push_id(char ***v, size_t *n, const char *id)
 {
 	*v = xreallocarray(*v, *n + 1, sizeof **v);
 	(*v)[(*n)++] = xstrdup(id);
+}
+
+/* "<a> <b>" as a new string. */
+static char *
+join_words(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = xmalloc(la + lb + 2);
+
+	memcpy(s, a, la);
+	s[la] = ' ';
+	memcpy(s + la + 1, b, lb + 1);
+	return s;
 }
 
 static void
@@ -306,7 +336,7 @@ emit_crossings(struct state *st, const struct builtin_pos *pos,
 		a->fence_in_id = true;
 		if (c[i].name != NULL)
 			a->fence_name = xstrdup(c[i].name);
-		alert_set_message(a, "%s %s", entered ? "entered" : "left",
+		a->message = join_words(entered ? "entered" : "left",
 		    c[i].name != NULL ? c[i].name : c[i].id);
 		keep(st, out, set->cooldown);
 	}
@@ -327,18 +357,34 @@ eval_fences(struct state *st, const struct builtin_pos *pos,
     const struct state *w, struct alert_list *out,
     struct builtin_crossings *cross)
 {
-	char **ids = NULL;
-	size_t nids = 0, i, nc = 0;
+	/*
+	 * The ids looked at, copied (the loop below frees state strings)
+	 * into one pool: on the stack when they fit.
+	 */
+	char *idbuf[64], **ids = idbuf, poolbuf[2048], *pool = poolbuf;
+	size_t nids = 0, i, nc = 0, total = 0, max;
 	struct crossing *c = NULL;
 	int64_t dwell = sec_to_ms(set->fence_dwell);
 
+	max = fences->nhits + st->ninside + st->npending;
+	for (i = 0; i < fences->nhits; i++)
+		total += strlen(fences->hits[i].id) + 1;
+	for (i = 0; i < st->ninside; i++)
+		total += strlen(st->inside[i]) + 1;
+	for (i = 0; i < st->npending; i++)
+		total += strlen(st->pending[i].fence) + 1;
+	if (max > sizeof idbuf / sizeof *idbuf)
+		ids = xreallocarray(NULL, max, sizeof *ids);
+	if (total > sizeof poolbuf)
+		pool = xmalloc(total);
+	total = 0;
 	for (i = 0; i < fences->nhits; i++)
 		if (watched(set, fences->hits[i].id))
-			push_id(&ids, &nids, fences->hits[i].id);
+			pool_id(ids, &nids, pool, &total, fences->hits[i].id);
 	for (i = 0; i < st->ninside; i++)
-		push_id(&ids, &nids, st->inside[i]);
+		pool_id(ids, &nids, pool, &total, st->inside[i]);
 	for (i = 0; i < st->npending; i++)
-		push_id(&ids, &nids, st->pending[i].fence);
+		pool_id(ids, &nids, pool, &total, st->pending[i].fence);
 	if (nids > 1)
 		qsort(ids, nids, sizeof *ids, cmp_str);
 
@@ -394,9 +440,10 @@ eval_fences(struct state *st, const struct builtin_pos *pos,
 		free(c[i].name);
 	}
 	free(c);
-	for (i = 0; i < nids; i++)
-		free(ids[i]);
-	free(ids);
+	if (ids != idbuf)
+		free(ids);
+	if (pool != poolbuf)
+		free(pool);
 }
 
 /* ==== All rules ==== */

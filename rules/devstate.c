@@ -21,7 +21,7 @@
 #include <lauxlib.h>
 
 #include "lib/xmalloc.h"
-#include "rules/bind.h"
+#include "rules/luajson.h"
 
 struct part {
 	char *key;		/* rule name (any JSON key, when read back) */
@@ -49,7 +49,7 @@ struct devstate {
 	struct dentry *cur;	/* the device of the current run */
 	bool changed;		/* a part of cur changed since open */
 	json_t *tmp;		/* a decoded part, in case pushing it raises */
-	struct bind_buf buf;
+	struct luajson_buf buf;
 };
 
 /* {==================================================================
@@ -255,7 +255,7 @@ devstate_free(struct devstate *ds)
 	for (i = 0; i < ds->n; i++)
 		entry_clear(&ds->e[i]);
 	json_decref(ds->tmp);
-	bind_buf_free(&ds->buf);
+	luajson_buf_free(&ds->buf);
 	free(ds->e);
 	free(ds->heads);
 	free(ds);
@@ -340,7 +340,7 @@ devstate_push(struct devstate *ds, lua_State *L, const char *rule)
 	    JSON_ALLOW_NUL, NULL) : NULL;
 	/* A part that is no table (written by someone else) starts empty. */
 	if (json_is_object(ds->tmp) || json_is_array(ds->tmp))
-		bind_push_json(L, ds->tmp);
+		luajson_push(L, ds->tmp);
 	else
 		lua_createtable(L, 0, 0);
 	json_decref(ds->tmp);
@@ -365,7 +365,7 @@ devstate_keep(struct devstate *ds, lua_State *L, const char *rule, int idx,
 			return 0;	/* nothing before, nothing now */
 		lua_pop(L, 2);
 	}
-	if (bind_to_text(L, idx, "dev.state", max, &ds->buf, err,
+	if (luajson_encode(L, idx, "dev.state", max, &ds->buf, err,
 	    errlen) == -1)
 		return -1;
 	if (strcmp(ds->buf.p, "{}") == 0) {
@@ -426,22 +426,22 @@ char *
 devstate_changed(struct devstate *ds)
 {
 	struct dentry *e = ds->cur;
-	struct bind_buf *b = &ds->buf;
+	struct luajson_buf *b = &ds->buf;
 	size_t i;
 
 	if (e == NULL || !ds->changed)
 		return NULL;
 	ds->changed = false;
 	b->len = 0;
-	bind_buf_put(b, "{", 1);
+	luajson_buf_put(b, "{", 1);
 	for (i = 0; i < e->nparts; i++) {
 		if (i > 0)
-			bind_buf_put(b, ",", 1);
-		bind_buf_put_string(b, e->parts[i].key, e->parts[i].klen);
-		bind_buf_put(b, ":", 1);
-		bind_buf_put(b, e->parts[i].text, e->parts[i].tlen);
+			luajson_buf_put(b, ",", 1);
+		luajson_buf_put_string(b, e->parts[i].key, e->parts[i].klen);
+		luajson_buf_put(b, ":", 1);
+		luajson_buf_put(b, e->parts[i].text, e->parts[i].tlen);
 	}
-	bind_buf_put(b, "}", 1);
+	luajson_buf_put(b, "}", 1);
 	free(e->json);
 	e->json = xstrndup(b->p, b->len);
 	return xstrndup(b->p, b->len);

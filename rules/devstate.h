@@ -11,7 +11,7 @@
  * again (the usual case: it stores what the last run returned), the
  * tables are used as they are; any other text (a rolled-back batch, a
  * restart, a device evicted from the cache) is decoded afresh.  After a
- * rule succeeds its table is encoded (bind_to_text) and compared with its
+ * rule succeeds its table is encoded (luajson_encode) and compared with its
  * part: that is how a change is seen and the new device text built.
  *
  * A rule that fails is rolled back by dropping its table: the next use

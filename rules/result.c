@@ -77,7 +77,7 @@ result_error(struct result *res, const char *device, const char *rule,
 
 void
 result_alert(struct result *res, const char *rule, int index,
-    struct bind_alert *a)
+    struct alertval *a)
 {
 	struct rules_alert *out;
 

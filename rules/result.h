@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "rules/bind.h"
+#include "rules/alertval.h"
 #include "rules/rules.h"
 
 struct result;
@@ -28,7 +28,7 @@ void result_error(struct result *res, const char *device, const char *rule,
 
 /* Adds an alert, taking over a's strings (a is left empty). */
 void result_alert(struct result *res, const char *rule, int index,
-    struct bind_alert *a);
+    struct alertval *a);
 
 /*
  * Checks a downlink command (SPEC names; position_periodic needs seconds,

@@ -1,58 +1,38 @@
 /*
- * rules.c: loading a rules file (validation, settings overlay, per-device
- * rule lists), running a device's custom rules for one position with
- * per-rule rollback, the failure policy, the self-check and --check.
+ * rules.c: loading a rules file into a fresh sandbox, running a device's
+ * custom rules for one position with per-rule rollback, and the failure
+ * policy.
  *
- * Leaves to others: the sandbox mechanics (sandbox.c), value conversions
- * (bind.c), the built-in rules and where state is stored (engine).
+ * Leaves to others: what the file may contain (ruleset.c), the sandbox
+ * mechanics (sandbox.c), value conversions (bind.c, luajson.c,
+ * alertval.c), the self-check (check.c), the built-in rules and where
+ * state is stored (engine).
  */
 #include "rules/rules.h"
 
-#include <ctype.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
 
 #include "lib/xmalloc.h"
+#include "rules/alertval.h"
 #include "rules/bind.h"
 #include "rules/check.h"
 #include "rules/devstate.h"
 #include "rules/helpers.h"
 #include "rules/result.h"
+#include "rules/ruleset.h"
 #include "rules/sandbox.h"
 #include "rules/strikes.h"
 
-#define NAME_MAX_LEN 64		/* rule names and device ids */
 #define LOAD_BUDGET_FACTOR 100	/* the file's own chunk may build big tables */
 #define ERR_LEN 512
-
-struct rule {
-	char *name;
-	int ref;		/* the function, in the registry */
-	int streak;		/* failures in a row, all devices */
-	bool off_all;
-};
-
-struct entry {
-	char *id;		/* NULL: the defaults */
-	struct settings settings;
-	int view;		/* dev.settings (read-only copy), registry ref */
-	struct rule **rules;	/* sorted by name */
-	size_t nrules;
-	int *fails;		/* listed devices: per rule, in a row */
-	bool *off;
-};
 
 struct rules {
 	struct sandbox *sb;
 	char *name;
-	struct entry defaults;
-	struct entry *devices;	/* sorted by id */
-	size_t ndevices;
-	struct rule **all;
-	size_t nall;
+	struct ruleset set;
 	struct strikes *strikes;	/* devices using the defaults */
 	int pos_data, pos_proxy, lists[3], proxies[3], dev_data, dev_proxy;
 	int bind_fn, rule_fn;		/* l_bind, l_rule closures */
@@ -64,17 +44,12 @@ struct rules {
 	struct result *out;
 };
 
-static const char *const builtin_names[] = {
-	"fence_enter", "fence_exit", "overspeed", "overspeed_end", "power_cut",
-	"sos", NULL
-};
-
 /* {==================================================================
  * Failure policy (see rules.h)
  * =================================================================== */
 
 static bool
-rule_off(struct rules *r, struct entry *e, size_t i, const char *device)
+rule_off(struct rules *r, struct ruleset_entry *e, size_t i, const char *device)
 {
 	struct strike *s;
 
@@ -87,7 +62,7 @@ rule_off(struct rules *r, struct entry *e, size_t i, const char *device)
 }
 
 static void
-rule_ok(struct rules *r, struct entry *e, size_t i, const char *device)
+rule_ok(struct rules *r, struct ruleset_entry *e, size_t i, const char *device)
 {
 	e->rules[i]->streak = 0;
 	if (e->id != NULL)
@@ -97,10 +72,10 @@ rule_ok(struct rules *r, struct entry *e, size_t i, const char *device)
 }
 
 static void
-rule_failed(struct rules *r, struct entry *e, size_t i, const char *device,
+rule_failed(struct rules *r, struct ruleset_entry *e, size_t i, const char *device,
     const char *msg)
 {
-	struct rule *ru = e->rules[i];
+	struct ruleset_rule *ru = e->rules[i];
 	struct strike *s = NULL;
 	char line[ERR_LEN + 128], note[128] = "";
 	int fails;
@@ -156,7 +131,7 @@ l_command(lua_State *L)
 
 struct bind_args {
 	struct rules *r;
-	struct entry *e;
+	struct ruleset_entry *e;
 	const char *device;
 	const struct rules_pos *pos;
 	const char *state;
@@ -196,7 +171,7 @@ l_bind(lua_State *L)
 
 struct call {
 	struct rules *r;
-	struct rule *rule;
+	struct ruleset_rule *rule;
 	char err[ERR_LEN];
 	bool failed;
 };
@@ -211,7 +186,7 @@ l_rule(lua_State *L)
 {
 	struct call *c = lua_touserdata(L, 1);
 	struct rules *r = c->r;
-	struct bind_alert tmp[RULES_MAX_ALERTS];
+	struct alertval tmp[RULES_MAX_ALERTS];
 	size_t n, i;
 	int st;
 
@@ -226,7 +201,7 @@ l_rule(lua_State *L)
 		c->failed = true;
 		return 0;
 	}
-	if (bind_alerts(L, -1, tmp, RULES_MAX_ALERTS, &n, c->err,
+	if (alertval_parse(L, -1, tmp, RULES_MAX_ALERTS, &n, c->err,
 	    sizeof c->err) == -1) {
 		c->failed = true;
 		return 0;
@@ -234,7 +209,7 @@ l_rule(lua_State *L)
 	if (devstate_keep(r->states, L, c->rule->name, st, RULES_STATE_MAX,
 	    c->err, sizeof c->err) == -1) {
 		for (i = 0; i < n; i++)
-			bind_alert_clear(&tmp[i]);
+			alertval_clear(&tmp[i]);
 		c->failed = true;
 		return 0;
 	}
@@ -245,40 +220,23 @@ l_rule(lua_State *L)
 	return 0;
 }
 
-static int
-cmp_entry_id(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct entry *)elem)->id);
-}
-
-static struct entry *
-find_entry(const struct rules *r, const char *device)
-{
-	struct entry *e = NULL;
-
-	if (r->ndevices > 0)
-		e = bsearch(device, r->devices, r->ndevices, sizeof *r->devices,
-		    cmp_entry_id);
-	return e != NULL ? e : (struct entry *)&r->defaults;
-}
-
 const struct settings *
 rules_settings(const struct rules *r, const char *device)
 {
-	return &find_entry(r, device)->settings;
+	return &ruleset_find(&r->set, device)->settings;
 }
 
 bool
 rules_has_custom(const struct rules *r, const char *device)
 {
-	return find_entry(r, device)->nrules > 0;
+	return ruleset_find(&r->set, device)->nrules > 0;
 }
 
 const struct rules_result *
 rules_run(struct rules *r, const char *device, const struct rules_pos *pos,
     const char *state)
 {
-	struct entry *e = find_entry(r, device);
+	struct ruleset_entry *e = ruleset_find(&r->set, device);
 	struct result *o = r->out;
 	lua_State *L = sandbox_lua(r->sb);
 	struct bind_args ba;
@@ -347,192 +305,10 @@ struct build {
 };
 
 static int
-raise_fmt(lua_State *L, struct rules *r, const char *fmt, const char *a,
-    const char *b)
-{
-	return luaL_error(L, "%s: %s", r->name,
-	    lua_pushfstring(L, fmt, a, b));
-}
-
-static int
 raise_text(lua_State *L, const char *msg)
 {
 	lua_pushstring(L, msg);
 	return lua_error(L);
-}
-
-static void
-add_rule_object(struct rules *r, struct rule *ru)
-{
-	r->all = xreallocarray(r->all, r->nall + 1, sizeof *r->all);
-	r->all[r->nall++] = ru;
-}
-
-/* New rule from the function on top of the stack (popped). */
-static struct rule *
-new_rule(lua_State *L, struct rules *r, const char *name)
-{
-	struct rule *ru = xcalloc(1, sizeof *ru);
-
-	ru->name = xstrdup(name);
-	ru->ref = LUA_NOREF;
-	add_rule_object(r, ru);
-	ru->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-	return ru;
-}
-
-static void
-check_rule_name(lua_State *L, struct rules *r, const char *who, int kidx)
-{
-	const char *const *b;
-	const char *name;
-	size_t len, i;
-
-	if (lua_type(L, kidx) != LUA_TSTRING)
-		raise_fmt(L, r, "%s: rule names must be strings (got %s)", who,
-		    luaL_typename(L, kidx));
-	name = lua_tolstring(L, kidx, &len);
-	for (i = 0; i < len; i++)
-		if (!isalnum((unsigned char)name[i]) && name[i] != '_' &&
-		    name[i] != '-')
-			break;
-	if (len == 0 || len > NAME_MAX_LEN || i < len)
-		raise_fmt(L, r, "%s: rule name '%s' must be 1 to 64 letters, "
-		    "digits, '_' or '-'", who, name);
-	for (b = builtin_names; *b != NULL; b++)
-		if (strcmp(*b, name) == 0)
-			raise_fmt(L, r, "%s: rule name '%s' is taken by a "
-			    "built-in rule", who, name);
-}
-
-static int
-cmp_rule_ptr(const void *a, const void *b)
-{
-	return strcmp((*(struct rule *const *)a)->name,
-	    (*(struct rule *const *)b)->name);
-}
-
-/* Copies every key of the table at src into the table at dst (raw). */
-static void
-copy_into(lua_State *L, int dst, int src, const char *skip)
-{
-	lua_pushnil(L);
-	while (lua_next(L, src)) {
-		if (skip != NULL && lua_type(L, -2) == LUA_TSTRING &&
-		    strcmp(lua_tostring(L, -2), skip) == 0) {
-			lua_pop(L, 1);
-			continue;
-		}
-		lua_pushvalue(L, -2);
-		lua_insert(L, -2);
-		lua_rawset(L, dst);
-	}
-}
-
-/*
- * Fills e: settings (defaults at idefs overlaid by the device table at
- * idev, 0 for the defaults entry), dev.settings view, rule list (shared
- * rules at ishared[0..nshared) overlaid by the device's own).
- */
-static void
-build_entry(lua_State *L, struct build *b, struct entry *e, int idefs,
-    int idev, struct rule **shared, size_t nshared)
-{
-	static const char *const skip[] = { "rules", NULL };
-	struct rules *r = b->r;
-	char who[NAME_MAX_LEN + 16];
-	int merged, own = 0, t;
-	size_t i, nown = 0;
-
-	snprintf(who, sizeof who, e->id != NULL ? "device '%s'" : "defaults",
-	    e->id);
-	lua_createtable(L, 0, 16);
-	merged = lua_gettop(L);
-	copy_into(L, merged, idefs, NULL);
-	if (idev != 0)
-		copy_into(L, merged, idev, "rules");
-	if (settings_parse(L, merged, who, &e->settings, b->err,
-	    sizeof b->err) == -1)
-		raise_fmt(L, r, "%s", b->err, NULL);
-	bind_readonly_copy(L, merged, skip);
-	e->view = luaL_ref(L, LUA_REGISTRYINDEX);
-	if (idev != 0) {
-		lua_pushliteral(L, "rules");
-		t = lua_rawget(L, idev);
-		if (t == LUA_TTABLE) {
-			own = lua_gettop(L);
-			lua_pushnil(L);
-			while (lua_next(L, own)) {
-				nown++;
-				lua_pop(L, 1);
-			}
-		} else if (t != LUA_TNIL)
-			raise_fmt(L, r, "%s: rules must be a table of functions "
-			    "(got %s)", who, luaL_typename(L, -1));
-	}
-	e->rules = xcalloc(nshared + nown + 1, sizeof *e->rules);
-	for (i = 0; i < nshared; i++) {
-		if (own != 0) {
-			lua_pushstring(L, shared[i]->name);
-			t = lua_rawget(L, own);
-			lua_pop(L, 1);
-			if (t != LUA_TNIL)
-				continue;
-		}
-		e->rules[e->nrules++] = shared[i];
-	}
-	if (own != 0) {
-		lua_pushnil(L);
-		while (lua_next(L, own)) {
-			check_rule_name(L, r, who, -2);
-			t = lua_type(L, -1);
-			if (t == LUA_TFUNCTION)
-				e->rules[e->nrules++] = new_rule(L, r,
-				    lua_tostring(L, -2));
-			else if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1))
-				lua_pop(L, 1);
-			else
-				raise_fmt(L, r, "%s: rules.%s must be a function "
-				    "or false", who, lua_tostring(L, -2));
-		}
-	}
-	qsort(e->rules, e->nrules, sizeof *e->rules, cmp_rule_ptr);
-	if (e->id != NULL) {
-		e->fails = xcalloc(e->nrules + 1, sizeof *e->fails);
-		e->off = xcalloc(e->nrules + 1, sizeof *e->off);
-	}
-	lua_settop(L, merged - 1);
-}
-
-static int
-cmp_entry(const void *a, const void *b)
-{
-	return strcmp(((const struct entry *)a)->id,
-	    ((const struct entry *)b)->id);
-}
-
-/* Device id of the key at kidx as text, into buf. */
-static const char *
-device_key(lua_State *L, struct rules *r, int kidx, char *buf, size_t size)
-{
-	const char *s;
-	size_t len, i;
-
-	if (lua_type(L, kidx) == LUA_TNUMBER && lua_isinteger(L, kidx)) {
-		snprintf(buf, size, "%lld", (long long)lua_tointeger(L, kidx));
-		return buf;
-	}
-	if (lua_type(L, kidx) != LUA_TSTRING)
-		raise_fmt(L, r, "devices: keys must be device ids (got a %s)",
-		    luaL_typename(L, kidx), NULL);
-	s = lua_tolstring(L, kidx, &len);
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f)
-			break;
-	if (len == 0 || len > NAME_MAX_LEN || i < len)
-		raise_fmt(L, r, "devices: '%s' is not a device id (1 to 64 "
-		    "printable characters, no spaces)", s, NULL);
-	return s;
 }
 
 /* A table and its read-only proxy, both referenced. */
@@ -551,10 +327,8 @@ l_build(lua_State *L)
 {
 	struct build *b = lua_touserdata(L, 1);
 	struct rules *r = b->r;
-	struct rule **shared = NULL;
-	char idbuf[32], *chunk;
-	int res, irules, idefs, idevs, rc, i;
-	size_t n;
+	char *chunk;
+	int rc, i;
 
 	lua_settop(L, 0);
 	if (helpers_load(r->sb, b->err, sizeof b->err) == -1)
@@ -573,101 +347,7 @@ l_build(lua_State *L)
 	sandbox_set_budget(r->sb, b->budget);
 	if (rc == -1)
 		return raise_text(L, b->err);
-	res = 1;
-	if (!lua_istable(L, res))
-		return raise_fmt(L, r, "the file must return a table "
-		    "{ defaults = ..., devices = ..., rules = ... } (got %s)",
-		    luaL_typename(L, res), NULL);
-	lua_pushnil(L);
-	while (lua_next(L, res)) {
-		const char *k = lua_type(L, -2) == LUA_TSTRING ?
-		    lua_tostring(L, -2) : "?";
-
-		if (strcmp(k, "defaults") != 0 && strcmp(k, "devices") != 0 &&
-		    strcmp(k, "rules") != 0)
-			return raise_fmt(L, r, "unknown top-level key '%s' "
-			    "(expected defaults, devices, rules)", k, NULL);
-		if (!lua_istable(L, -1))
-			return raise_fmt(L, r, "%s must be a table (got %s)", k,
-			    luaL_typename(L, -1));
-		lua_pop(L, 1);
-	}
-	lua_getfield(L, res, "rules");
-	irules = lua_gettop(L);
-	lua_getfield(L, res, "defaults");
-	if (lua_isnil(L, -1)) {
-		lua_pop(L, 1);
-		lua_createtable(L, 0, 0);
-	}
-	idefs = lua_gettop(L);
-	lua_getfield(L, res, "devices");
-	idevs = lua_gettop(L);
-
-	lua_pushliteral(L, "rules");
-	if (lua_rawget(L, idefs) != LUA_TNIL)
-		return raise_fmt(L, r, "defaults: rules go in the top-level "
-		    "rules table (or a device's own)", NULL, NULL);
-	lua_pop(L, 1);
-	n = 0;
-	if (lua_istable(L, irules)) {
-		lua_pushnil(L);
-		while (lua_next(L, irules)) {
-			n++;
-			lua_pop(L, 1);
-		}
-	}
-	/* shared[] borrows rule objects owned by r->all. */
-	lua_newuserdatauv(L, (n + 1) * sizeof *shared, 0);
-	shared = lua_touserdata(L, -1);
-	n = 0;
-	if (lua_istable(L, irules)) {
-		lua_pushnil(L);
-		while (lua_next(L, irules)) {
-			check_rule_name(L, r, "rules", -2);
-			if (!lua_isfunction(L, -1))
-				return raise_fmt(L, r, "rules.%s must be a "
-				    "function (got %s)", lua_tostring(L, -2),
-				    luaL_typename(L, -1));
-			shared[n] = new_rule(L, r, lua_tostring(L, -2));
-			n++;
-		}
-	}
-	qsort(shared, n, sizeof *shared, cmp_rule_ptr);
-	build_entry(L, b, &r->defaults, idefs, 0, shared, n);
-
-	if (lua_istable(L, idevs)) {
-		size_t ndev = 0;
-
-		lua_pushnil(L);
-		while (lua_next(L, idevs)) {
-			ndev++;
-			lua_pop(L, 1);
-		}
-		r->devices = xcalloc(ndev + 1, sizeof *r->devices);
-		lua_pushnil(L);
-		while (lua_next(L, idevs)) {
-			struct entry *e = &r->devices[r->ndevices];
-			const char *id = device_key(L, r, -2, idbuf,
-			    sizeof idbuf);
-
-			if (!lua_istable(L, -1))
-				return raise_fmt(L, r, "device '%s' must be a "
-				    "table of settings (got %s)", id,
-				    luaL_typename(L, -1));
-			settings_default(&e->settings);
-			e->view = LUA_NOREF;
-			e->id = xstrdup(id);
-			r->ndevices++;
-			build_entry(L, b, e, idefs, lua_gettop(L), shared, n);
-			lua_pop(L, 1);
-		}
-		qsort(r->devices, r->ndevices, sizeof *r->devices, cmp_entry);
-		for (n = 1; n < r->ndevices; n++)
-			if (strcmp(r->devices[n - 1].id, r->devices[n].id) == 0)
-				return raise_fmt(L, r, "device '%s' is listed "
-				    "twice", r->devices[n].id, NULL);
-	}
-
+	ruleset_build(L, 1, &r->set);
 	new_bound(L, &r->pos_data, &r->pos_proxy);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, r->pos_data);
 	lua_rawgeti(L, LUA_REGISTRYINDEX, r->pos_proxy);
@@ -706,18 +386,8 @@ l_build(lua_State *L)
 void
 rules_reset_failures(struct rules *r)
 {
-	size_t i, j;
-
 	strikes_clear(r->strikes);
-	for (i = 0; i < r->nall; i++) {
-		r->all[i]->streak = 0;
-		r->all[i]->off_all = false;
-	}
-	for (i = 0; i < r->ndevices; i++)
-		for (j = 0; j < r->devices[i].nrules; j++) {
-			r->devices[i].fails[j] = 0;
-			r->devices[i].off[j] = false;
-		}
+	ruleset_reset(&r->set);
 }
 
 static struct rules *
@@ -731,8 +401,7 @@ build(const char *name, const char *src, size_t len,
 	r->name = xstrdup(name);
 	r->strikes = strikes_new(RULES_FAIL_TRACK);
 	r->out = result_new();
-	settings_default(&r->defaults.settings);
-	r->defaults.view = LUA_NOREF;
+	ruleset_init(&r->set, r->name);
 	r->sb = sandbox_new(opts != NULL ? opts->mem_max : 0,
 	    opts != NULL ? opts->budget : 0, err, errlen);
 	if (r->sb == NULL) {
@@ -751,62 +420,45 @@ build(const char *name, const char *src, size_t len,
 	return r;
 }
 
-struct rules *
-rules_load(const char *path, const struct rules_opts *opts, char *err,
-    size_t errlen)
+/* build, then the self-check unless opts turn it off. */
+static struct rules *
+load(const char *name, const char *src, size_t len,
+    const struct rules_opts *opts, char *err, size_t errlen)
 {
-	struct rules *r = build(path, NULL, 0, opts, err, errlen);
+	struct rules *r = build(name, src, len, opts, err, errlen);
 
-	if (r != NULL && (opts == NULL || !opts->no_self_check) && check_self(r, NULL, err, errlen) > 0) {
+	if (r != NULL && (opts == NULL || !opts->no_self_check) &&
+	    check_self(r, NULL, err, errlen) > 0) {
 		rules_free(r);
 		return NULL;
 	}
 	return r;
+}
+
+struct rules *
+rules_load(const char *path, const struct rules_opts *opts, char *err,
+    size_t errlen)
+{
+	return load(path, NULL, 0, opts, err, errlen);
 }
 
 struct rules *
 rules_load_string(const char *src, size_t len, const char *name,
     const struct rules_opts *opts, char *err, size_t errlen)
 {
-	struct rules *r = build(name, src, len, opts, err, errlen);
-
-	if (r != NULL && (opts == NULL || !opts->no_self_check) && check_self(r, NULL, err, errlen) > 0) {
-		rules_free(r);
-		return NULL;
-	}
-	return r;
-}
-
-static void
-entry_clear(struct entry *e)
-{
-	free(e->id);
-	settings_clear(&e->settings);
-	free(e->rules);
-	free(e->fails);
-	free(e->off);
+	return load(name, src, len, opts, err, errlen);
 }
 
 void
 rules_free(struct rules *r)
 {
-	size_t i;
-
 	if (r == NULL)
 		return;
 	sandbox_free(r->sb);
 	devstate_free(r->states);
 	result_free(r->out);
 	strikes_free(r->strikes);
-	entry_clear(&r->defaults);
-	for (i = 0; i < r->ndevices; i++)
-		entry_clear(&r->devices[i]);
-	free(r->devices);
-	for (i = 0; i < r->nall; i++) {
-		free(r->all[i]->name);
-		free(r->all[i]);
-	}
-	free(r->all);
+	ruleset_clear(&r->set);
 	free(r->name);
 	free(r);
 }
@@ -814,13 +466,13 @@ rules_free(struct rules *r)
 size_t
 rules_device_count(const struct rules *r)
 {
-	return r->ndevices;
+	return r->set.ndevices;
 }
 
 size_t
 rules_rule_count(const struct rules *r)
 {
-	return r->nall;
+	return r->set.nall;
 }
 
 struct sandbox *
@@ -832,7 +484,7 @@ rules_sandbox(struct rules *r)
 const char *
 rules_device_id(const struct rules *r, size_t i)
 {
-	return i < r->ndevices ? r->devices[i].id : NULL;
+	return i < r->set.ndevices ? r->set.devices[i].id : NULL;
 }
 
 const char *

@@ -4,11 +4,11 @@
  * budget and one-line error messages.
  *
  * Leaves to others: what the chunks mean (rules.c), how positions and
- * devices become Lua values (bind.c).
+ * devices become Lua values (bind.c), the guard on string patterns
+ * (pattern.c).
  */
 #include "rules/sandbox.h"
 
-#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +20,7 @@
 #include "lib/escape.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
+#include "rules/pattern.h"
 
 /*
  * The count hook fires every HOOK_STEP instructions while the budget lasts:
@@ -279,193 +280,6 @@ sandbox_readonly(lua_State *L, int idx)
 }
 
 /* {==================================================================
- * Pattern guard
- *
- * Lua's pattern matcher runs in C, where the count hook never fires, and
- * backtracks: each repetition (x*, x+, x-) may retry the rest of the
- * pattern at every position of the subject, so "a*a*a*...b" on a long run
- * of a's takes time exponential in the number of repetitions.  Before
- * string.find, match, gmatch and gsub run, the guard bounds the worst case
- * from the pattern's shape: with n the subject's length, k the
- * repetitions plus %b and back-references (each may scan the subject) and
- * q the optional items (x?), at most (n+1)^(k+1) * 2^q steps ((n+1)^k
- * when anchored with ^: one start position).  A call whose bound exceeds
- * PATTERN_STEPS_PER_INSTR times the call's instruction budget is refused
- * with an error naming both numbers.  Plain finds and patterns without
- * repetitions are never refused; what passes runs in the stock matcher
- * at full speed.  The bound is conservative: a pattern with several
- * repetitions over a long subject may be refused although its actual
- * run would be quick (anchor it, or match a shorter piece).
- * =================================================================== */
-
-/*
- * A matcher step costs about what a VM instruction does; ten per
- * instruction of budget keeps the worst refused-or-not call within a few
- * times the stall a looping rule may cause.
- */
-#define PATTERN_STEPS_PER_INSTR 10
-
-/* Skips the set starting at p ('[' already consumed); returns past ']'. */
-static const char *
-skip_set(const char *p, const char *end)
-{
-	if (p < end && *p == '^')
-		p++;
-	do {		/* the first character may be a literal ']' */
-		if (p >= end)
-			return end;
-		if (*p == '%' && p + 1 < end)
-			p++;
-		p++;
-	} while (p < end && *p != ']');
-	return p < end ? p + 1 : end;
-}
-
-/* Counts repetitions (and scanning items) and optional items. */
-static void
-pattern_shape(const char *p, size_t len, int *k, int *q, int *anchored)
-{
-	const char *end = p + len;
-
-	*k = *q = 0;
-	*anchored = len > 0 && *p == '^';
-	if (*anchored)
-		p++;
-	while (p < end) {
-		switch (*p) {
-		case '(':
-		case ')':
-			p++;
-			continue;
-		case '%':
-			if (p + 1 >= end)
-				return;
-			if (p[1] == 'b') {
-				(*k)++;
-				p += 4;
-				continue;
-			}
-			if (p[1] == 'f') {
-				p += 2;
-				if (p < end && *p == '[')
-					p = skip_set(p + 1, end);
-				continue;
-			}
-			if (p[1] >= '1' && p[1] <= '9') {
-				(*k)++;
-				p += 2;
-				continue;
-			}
-			p += 2;
-			break;
-		case '[':
-			p = skip_set(p + 1, end);
-			break;
-		default:
-			p++;
-			break;
-		}
-		if (p < end && (*p == '*' || *p == '+' || *p == '-')) {
-			(*k)++;
-			p++;
-		} else if (p < end && *p == '?') {
-			(*q)++;
-			p++;
-		}
-	}
-}
-
-/* Raises unless s may be searched for pattern p within the budget. */
-static void
-pattern_check(lua_State *L, size_t n, const char *p, size_t plen)
-{
-	struct sandbox *sb = sandbox_of(L);
-	double bound, limit = (double)sb->budget * PATTERN_STEPS_PER_INSTR;
-	int k, q, anchored;
-
-	pattern_shape(p, plen, &k, &q, &anchored);
-	if (k == 0 && q < 20)
-		return;
-	bound = pow((double)n + 1, (double)(k + !anchored)) * pow(2, q);
-	if (bound <= limit)
-		return;
-	luaL_where(L, 1);
-	lua_pushfstring(L, "pattern too complex for a subject of %I bytes "
-	    "(%d repetitions: up to %f steps, at most %f allowed; anchor it "
-	    "or match a shorter string)", (lua_Integer)n, k, bound, limit);
-	lua_concat(L, 2);
-	lua_error(L);
-}
-
-/* Calls the original function (upvalue 1) with every argument. */
-static int
-call_original(lua_State *L)
-{
-	int n = lua_gettop(L);
-
-	lua_pushvalue(L, lua_upvalueindex(1));
-	lua_insert(L, 1);
-	lua_call(L, n, LUA_MULTRET);
-	return lua_gettop(L);
-}
-
-/* True when p has none of Lua's pattern specials (find: a plain search). */
-static bool
-no_specials(const char *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (strchr("^$*+?.([%-", p[i]) != NULL)
-			return false;
-	return true;
-}
-
-static int
-l_guard_find(lua_State *L)
-{
-	size_t n, plen;
-	const char *p;
-
-	luaL_checklstring(L, 1, &n);
-	p = luaL_checklstring(L, 2, &plen);
-	if (!lua_toboolean(L, 4) && !no_specials(p, plen))
-		pattern_check(L, n, p, plen);
-	return call_original(L);
-}
-
-/* match, gmatch and gsub: subject and pattern come first. */
-static int
-l_guard(lua_State *L)
-{
-	size_t n, plen;
-	const char *p;
-
-	luaL_checklstring(L, 1, &n);
-	p = luaL_checklstring(L, 2, &plen);
-	pattern_check(L, n, p, plen);
-	return call_original(L);
-}
-
-/* Puts the guard in front of the pattern functions of the string table
- * at idx (the real one: string methods reach it through the metatable). */
-static void
-guard_patterns(lua_State *L, int idx)
-{
-	static const char *const names[] = { "match", "gmatch", "gsub", NULL };
-	const char *const *n;
-
-	lua_getfield(L, idx, "find");
-	lua_pushcclosure(L, l_guard_find, 1);
-	lua_setfield(L, idx, "find");
-	for (n = names; *n != NULL; n++) {
-		lua_getfield(L, idx, *n);
-		lua_pushcclosure(L, l_guard, 1);
-		lua_setfield(L, idx, *n);
-	}
-}
-
-/* {==================================================================
  * Environment
  * =================================================================== */
 
@@ -516,7 +330,7 @@ l_setup(lua_State *L)
 	lua_getfield(L, -1, LUA_STRLIBNAME);
 	lua_pushnil(L);
 	lua_setfield(L, -2, "dump");
-	guard_patterns(L, lua_gettop(L));
+	pattern_guard(L, lua_gettop(L));
 	lua_pop(L, 2);
 	/* Hide the string metatable: getmetatable("") returns false. */
 	lua_pushliteral(L, "");
@@ -942,6 +756,12 @@ void
 sandbox_fail_alloc(struct sandbox *sb, long nth)
 {
 	sb->fail_in = nth > 0 ? nth : 0;
+}
+
+long
+sandbox_budget(const struct sandbox *sb)
+{
+	return sb->budget;
 }
 
 long

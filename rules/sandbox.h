@@ -18,7 +18,7 @@
  * processes or sockets; chunks load in text mode only.  string.find,
  * match, gmatch and gsub refuse a pattern whose worst case on the subject
  * would outrun the budget (the matcher runs in C, where the count hook
- * cannot stop it; see "Pattern guard" in sandbox.c).
+ * cannot stop it; see pattern.h).
  *
  * Lifecycle: sandbox_new, sandbox_load (any number of chunks, run with
  * sandbox_call while globals may still be defined), sandbox_seal (globals
@@ -69,6 +69,9 @@ struct sandbox *sandbox_of(lua_State *L);
 
 /* Sets the instruction budget of later calls (<= 0: the default). */
 void sandbox_set_budget(struct sandbox *sb, long budget);
+
+/* The instruction budget of each call (always > 0). */
+long sandbox_budget(const struct sandbox *sb);
 
 /* Bytes currently allocated by the Lua state, and the cap. */
 size_t sandbox_mem_used(const struct sandbox *sb);

@@ -4,6 +4,7 @@ Everything here is bounded: each wait polls with a deadline and fails with
 a message naming what it waited for; nothing sleeps blindly.
 
     redis = Redis(tmpdir); redis.start()          # unix socket, AOF fsync always
+    start_redis(self)                             # the same in a TestCase
     ingest = Daemon.ingest(redis.url, tmpdir)     # --listen 127.0.0.1:0
     dev = TcpDevice(ingest.port); dev.send(b"(...)"); dev.expect(b"(...)")
     r = redis.client(); r.xrange("geoalarm:positions")
@@ -241,6 +242,18 @@ class Redis:
 
     def client(self, timeout=5.0):
         return RespClient(self.sock, timeout)
+
+
+def start_redis(testcase):
+    """Gives testcase a fresh temp dir, a private redis-server in it and a
+    client: testcase.dir, testcase.redis, testcase.r.  When the test ends
+    the client is closed, the server stopped and the dir removed (a client
+    the test puts in testcase.r later is the test's to close)."""
+    testcase.dir = tempdir(testcase)
+    testcase.redis = Redis(testcase.dir).start()
+    testcase.addCleanup(testcase.redis.stop)
+    testcase.r = testcase.redis.client()
+    testcase.addCleanup(testcase.r.close)
 
 
 # ---- daemons --------------------------------------------------------------

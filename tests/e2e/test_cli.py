@@ -19,7 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import BIN, Redis, run, tempdir, wait_until  # noqa: E402
+from harness import BIN, run, start_redis, tempdir, wait_until  # noqa: E402
 
 TOP = harness.TOP
 P = harness.PREFIX
@@ -66,11 +66,7 @@ class CliCase(unittest.TestCase):
     def setUp(self):
         if not os.access(GA, os.X_OK):
             self.skipTest("bin/geoalarm not built")
-        self.dir = tempdir(self)
-        self.redis = Redis(self.dir).start()
-        self.addCleanup(self.redis.stop)
-        self.r = self.redis.client()
-        self.addCleanup(lambda: self.r.close())
+        start_redis(self)
         self.env = dict(os.environ, GEOALARM_REDIS=self.redis.url)
         self.procs = []
         self.addCleanup(self._stop_procs)
@@ -470,6 +466,7 @@ class Alerts(CliCase):
         self.redis.stop()
         self.redis.start()
         self.r = self.redis.client()
+        self.addCleanup(self.r.close)
         # Published at once: the follower is perhaps not back yet, so this
         # one comes from the stream (or the channel), once either way.
         gap = self.emit(alert(2))

@@ -14,8 +14,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import (Daemon, Redis, TcpDevice, UdpDevice, escape,  # noqa: E402
-                     tempdir, wait_until)
+from harness import (Daemon, TcpDevice, UdpDevice, escape,  # noqa: E402
+                     start_redis, wait_until)
 
 P = harness.PREFIX
 CMDS = P + ":commands"
@@ -41,11 +41,7 @@ class DownlinkCase(unittest.TestCase):
     ingest_args = ()
 
     def setUp(self):
-        self.dir = tempdir(self)
-        self.redis = Redis(self.dir).start()
-        self.addCleanup(self.redis.stop)
-        self.r = self.redis.client()
-        self.addCleanup(self.r.close)
+        start_redis(self)
         self.ingest = self.start_ingest(*self.ingest_args)
 
     def start_ingest(self, *args, name="ingest"):

@@ -16,8 +16,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BIN, PREFIX, Daemon, Redis, TcpDevice,  # noqa: E402
-                     tempdir, wait_until)
+from harness import (BIN, PREFIX, Daemon, TcpDevice,  # noqa: E402
+                     start_redis, wait_until)
 
 POS = PREFIX + ":positions"
 ALERTS = PREFIX + ":alerts"
@@ -69,11 +69,7 @@ def fields(device, t_ms, where=None, speed=None, valid=1, alarm=None):
 
 class EngineCase(unittest.TestCase):
     def setUp(self):
-        self.dir = tempdir(self)
-        self.redis = Redis(self.dir).start()
-        self.addCleanup(self.redis.stop)
-        self.r = self.redis.client()
-        self.addCleanup(self.r.close)
+        start_redis(self)
         self.daemons = []
         self.addCleanup(self.stop_all)
         self.seq = 0

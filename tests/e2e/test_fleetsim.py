@@ -22,7 +22,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import BIN, Daemon, Redis, free_port, run, tempdir, wait_until  # noqa: E402
+from harness import (BIN, Daemon, free_port, run, start_redis,  # noqa: E402
+                     tempdir, wait_until)
 
 P = harness.PREFIX
 BUILD = os.environ.get("GEOALARM_BUILD", os.path.join(harness.TOP, "build"))
@@ -147,11 +148,7 @@ def fleetsim(*args, timeout=60):
 class FleetAgainstEngine(unittest.TestCase):
 
     def setUp(self):
-        self.dir = tempdir(self)
-        self.redis = Redis(self.dir).start()
-        self.addCleanup(self.redis.stop)
-        self.r = self.redis.client()
-        self.addCleanup(self.r.close)
+        start_redis(self)
         self.fences = os.path.join(self.dir, "fences.geojson")
         self.fc = fence_collection()
         with open(self.fences, "w") as f:

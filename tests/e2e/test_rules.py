@@ -23,7 +23,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_engine as te  # noqa: E402
-from harness import BIN, PREFIX, run, wait_until  # noqa: E402
+from harness import BIN, PREFIX, run, tempdir, wait_until  # noqa: E402
 
 POS = PREFIX + ":positions"
 ALERTS = PREFIX + ":alerts"
@@ -506,7 +506,7 @@ return {
 
 class TestCheck(unittest.TestCase):
     def setUp(self):
-        self.dir = te.tempdir(self)
+        self.dir = tempdir(self)
 
     def check(self, text):
         path = os.path.join(self.dir, "r%d.lua" % len(os.listdir(self.dir)))

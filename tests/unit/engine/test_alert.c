@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/alert.h"
+#include "lib/resp.h"
 
 static void
 test_spec_example_payload(void **unused)
@@ -167,28 +168,26 @@ test_numbers_and_strings(void **unused)
 }
 
 static void
-test_emit_commands(void **unused)
+test_emit_commands_as_resp(void **unused)
 {
 	struct alert_list list = { 0 };
 	struct alert *a = alert_list_add(&list, "power_cut", "power_cut");
-	const char *argv[ALERT_ARGV_MAX];
-	size_t len[ALERT_ARGV_MAX];
-	const char *want[] = { "XADD", "ga:alerts", "*", "type", "power_cut",
-	    "device", "d1", "json", "{}" };
-	int i, n;
+	struct resp *out = resp_new(0);
+	/* RESP2 arrays of bulk strings, lengths counted by hand. */
+	const char want[] =
+	    "*9\r\n$4\r\nXADD\r\n$9\r\nga:alerts\r\n$1\r\n*\r\n"
+	    "$4\r\ntype\r\n$9\r\npower_cut\r\n$6\r\ndevice\r\n"
+	    "$2\r\nd1\r\n$4\r\njson\r\n$7\r\n{\"a\":1}\r\n"
+	    "*3\r\n$7\r\nPUBLISH\r\n$9\r\nga:alerts\r\n"
+	    "$7\r\n{\"a\":1}\r\n";
 
 	(void)unused;
-	n = alert_xadd_argv("ga:alerts", a, "d1", "{}", argv, len);
-	assert_int_equal(n, 9);
-	for (i = 0; i < n; i++) {
-		assert_string_equal(argv[i], want[i]);
-		assert_int_equal(len[i], strlen(want[i]));
-	}
-	n = alert_publish_argv("ga:alerts", "{\"a\":1}", argv, len);
-	assert_int_equal(n, 3);
-	assert_string_equal(argv[0], "PUBLISH");
-	assert_string_equal(argv[1], "ga:alerts");
-	assert_int_equal(len[2], 7);
+	/* The payload is taken by length: the byte after it is not sent. */
+	alert_xadd_resp(out, "ga:alerts", a, "d1", "{\"a\":1}X", 7);
+	alert_publish_resp(out, "ga:alerts", "{\"a\":1}X", 7);
+	assert_int_equal(resp_len(out), sizeof want - 1);
+	assert_memory_equal(resp_data(out), want, sizeof want - 1);
+	resp_free(out);
 	alert_list_free(&list);
 }
 
@@ -200,7 +199,7 @@ main(void)
 		cmocka_unit_test(test_numbers_and_strings),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_fence_alert_without_fix_and_extras),
-		cmocka_unit_test(test_emit_commands),
+		cmocka_unit_test(test_emit_commands_as_resp),
 	};
 
 	return cmocka_run_group_tests_name("engine/alert", tests, NULL, NULL);

@@ -20,6 +20,9 @@
 
 #include "engine/geo.h"
 
+#include "tests/unit/engine/geodesic_ref.h"
+#include "tests/unit/support.h"
+
 /* lat, M, N from geodesic arcs */
 static const double radii_ref[][3] = {
 	{ 0.0, 6335439.3273, 6378137.0000 },
@@ -120,48 +123,6 @@ static const double seg_ref[][7] = {
 	{ 24.9813507239, 70.0019009037, 24.9869063818, 69.9999995188, 25.0130936182, 69.9999995188, 300.0000 },
 };
 
-/* centre lon, lat, radius, then a point at r - 1.5 m and one at r + 1.5 m */
-static const double circle_ref[][7] = {
-	{ 11.5000, 0.0000, 1000.0, 11.5000000000, 0.0090301292, 11.5000000000, 0.0090572603 },
-	{ 11.5000, 0.0000, 1000.0, 11.5063425202, 0.0063852656, 11.5063615764, 0.0064044502 },
-	{ 11.5000, 0.0000, 1000.0, 11.5089696781, 0.0000000000, 11.5089966276, 0.0000000000 },
-	{ 11.5000, 0.0000, 1000.0, 11.5063425202, -0.0063852656, 11.5063615764, -0.0064044502 },
-	{ 11.5000, 0.0000, 1000.0, 11.4969321894, -0.0084855458, 11.4969229721, -0.0085110407 },
-	{ 11.5000, 0.0000, 1000.0, 11.4915712597, 0.0030884861, 11.4915459355, 0.0030977655 },
-	{ 11.5000, 45.0000, 2000.0, 11.5000000000, 45.0179831268, 11.5000000000, 45.0180101217 },
-	{ 11.5000, 45.0000, 2000.0, 11.5179267252, 45.0127145900, 11.5179536415, 45.0127336741 },
-	{ 11.5000, 45.0000, 2000.0, 11.5253466094, 44.9999971873, 11.5253846579, 44.9999971789 },
-	{ 11.5000, 45.0000, 2000.0, 11.5179187965, 44.9872825689, 11.5179456889, 44.9872634763 },
-	{ 11.5000, 45.0000, 2000.0, 11.4913334960, 44.9831010078, 11.4913204903, 44.9830756397 },
-	{ 11.5000, 45.0000, 2000.0, 11.4761794295, 45.0061481140, 11.4761436680, 45.0061573393 },
-	{ 25.0000, 70.0000, 3000.0, 25.0000000000, 70.0268773844, 25.0000000000, 70.0269042752 },
-	{ 25.0000, 70.0000, 3000.0, 25.0555743368, 70.0189965277, 25.0556299896, 70.0190155250 },
-	{ 25.0000, 70.0000, 3000.0, 25.0785223862, 69.9999826933, 25.0786009478, 69.9999826586 },
-	{ 25.0000, 70.0000, 3000.0, 25.0554732136, 69.9809861247, 25.0555286640, 69.9809670926 },
-	{ 25.0000, 70.0000, 3000.0, 24.9731762084, 69.9747414236, 24.9731494037, 69.9747161504 },
-	{ 25.0000, 70.0000, 3000.0, 24.9261805731, 70.0091773269, 24.9261066842, 70.0091864934 },
-	{ -60.0000, -70.0000, 500.0, -60.0000000000, -69.9955316325, -60.0000000000, -69.9955047416 },
-	{ -60.0000, -70.0000, 500.0, -59.9907705867, -69.9968401481, -59.9907150521, -69.9968211305 },
-	{ -60.0000, -70.0000, 500.0, -59.9869456626, -69.9999995217, -59.9868671009, -69.9999995159 },
-	{ -60.0000, -70.0000, 500.0, -59.9907677918, -70.0031593724, -59.9907122234, -70.0031783842 },
-	{ -60.0000, -70.0000, 500.0, -60.0044657449, -70.0041988339, -60.0044926254, -70.0042241024 },
-	{ -60.0000, -70.0000, 500.0, -60.0122661663, -69.9984713062, -60.0123399793, -69.9984621039 },
-};
-
-#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
-
-/*
- * |got - want| <= tol, in double precision (cmocka 1.1's
- * assert_float_equal works in float, too coarse for metres at 6e6 m).
- */
-static void
-near(double got, double want, double tol, const char *what, size_t row)
-{
-	if (!(fabs(got - want) <= tol))
-		fail_msg("%s, row %zu: got %.6f, want %.6f +- %g", what, row,
-		    got, want, tol);
-}
-
 static void
 test_radii_published(void **state)
 {
@@ -169,13 +130,13 @@ test_radii_published(void **state)
 
 	(void)state;
 	geo_radii(0.0, &m, &n);
-	near(m, 6335439.327, 0.001, __func__, 0);
-	near(n, GEO_WGS84_A, 0.001, __func__, 0);
+	support_near(m, 6335439.327, 0.001, __func__, 0);
+	support_near(n, GEO_WGS84_A, 0.001, __func__, 0);
 	geo_radii(90.0, &m, &n);
-	near(m, 6399593.626, 0.001, __func__, 0);
-	near(n, 6399593.626, 0.001, __func__, 0);
+	support_near(m, 6399593.626, 0.001, __func__, 0);
+	support_near(n, 6399593.626, 0.001, __func__, 0);
 	geo_radii(-90.0, &m, &n);
-	near(m, 6399593.626, 0.001, __func__, 0);
+	support_near(m, 6399593.626, 0.001, __func__, 0);
 }
 
 static void
@@ -188,11 +149,11 @@ test_radii_from_arcs(void **state)
 	for (i = 0; i < N_OF(radii_ref); i++) {
 		geo_radii(radii_ref[i][0], &m, &n);
 		/* a 1e-4 degree arc pins a radius to a few millimetres */
-		near(m, radii_ref[i][1], 0.05, __func__, i);
-		near(n, radii_ref[i][2], 0.05, __func__, i);
+		support_near(m, radii_ref[i][1], 0.05, __func__, i);
+		support_near(n, radii_ref[i][2], 0.05, __func__, i);
 		/* symmetric about the equator */
 		geo_radii(-radii_ref[i][0], &m, &n);
-		near(m, radii_ref[i][1], 0.05, __func__, i);
+		support_near(m, radii_ref[i][1], 0.05, __func__, i);
 	}
 }
 
@@ -205,9 +166,9 @@ test_distance_matches_geodesic(void **state)
 	for (i = 0; i < N_OF(dist_ref); i++) {
 		const double *r = dist_ref[i];
 		/* well inside the 1 m contract: a few cm up to 5 km at 70 deg */
-		near(geo_distance(r[0], r[1], r[2], r[3]), r[4],
+		support_near(geo_distance(r[0], r[1], r[2], r[3]), r[4],
 		    0.05, __func__, i);
-		near(geo_distance(r[2], r[3], r[0], r[1]), r[4],
+		support_near(geo_distance(r[2], r[3], r[0], r[1]), r[4],
 		    0.05, __func__, i);
 	}
 }
@@ -227,9 +188,9 @@ test_spherical_earth_would_fail(void **state)
 	double sphere = 2 * 6371008.8 * asin(sqrt(h));
 
 	(void)state;
-	near(r[4], 5000.0, 1e-6, __func__, 0);
+	support_near(r[4], 5000.0, 1e-6, __func__, 0);
 	assert_true(fabs(sphere - r[4]) > 1.0);
-	near(geo_distance(r[0], r[1], r[2], r[3]), r[4], 0.05, __func__, 0);
+	support_near(geo_distance(r[0], r[1], r[2], r[3]), r[4], 0.05, __func__, 0);
 }
 
 static void
@@ -243,23 +204,23 @@ test_offset_components(void **state)
 	for (i = 0; i < N_OF(dist_ref); i += 5) {
 		const double *r = dist_ref[i];
 		geo_offset(r[0], r[1], r[2], r[3], &e, &n);
-		near(e, 0.0, 1e-9, __func__, i);
-		near(n, (r[3] > r[1] ? 1 : -1) * r[4], 0.01, __func__, i);
+		support_near(e, 0.0, 1e-9, __func__, i);
+		support_near(n, (r[3] > r[1] ? 1 : -1) * r[4], 0.01, __func__, i);
 		geo_offset(r[2], r[3], r[0], r[1], &e, &n);
-		near(n, (r[3] > r[1] ? -1 : 1) * r[4], 0.01, __func__, i);
+		support_near(n, (r[3] > r[1] ? -1 : 1) * r[4], 0.01, __func__, i);
 	}
 	/* along a parallel: all east, the parallel's arc */
 	for (i = 0; i < N_OF(parallel_ref); i++) {
 		const double *r = parallel_ref[i];
 		geo_offset(11.5, r[0], 11.5 + r[1], r[0], &e, &n);
-		near(n, 0.0, 1e-9, __func__, i);
-		near(e, r[2], 0.01, __func__, i);
+		support_near(n, 0.0, 1e-9, __func__, i);
+		support_near(e, r[2], 0.01, __func__, i);
 		geo_offset(11.5 + r[1], r[0], 11.5, r[0], &e, &n);
-		near(e, -r[2], 0.01, __func__, i);
+		support_near(e, -r[2], 0.01, __func__, i);
 	}
 	/* across the antimeridian the short way: 0.02 deg east at 45 deg */
 	geo_offset(179.99, 45.0, -179.99, 45.0, &e, &n);
-	near(e, 2 * parallel_ref[1][2], 0.02, __func__, 0);
+	support_near(e, 2 * parallel_ref[1][2], 0.02, __func__, 0);
 }
 
 static void
@@ -270,18 +231,18 @@ test_segment_distance(void **state)
 	(void)state;
 	for (i = 0; i < N_OF(seg_ref); i++) {
 		const double *r = seg_ref[i];
-		near(geo_segment_distance(r[0], r[1], r[2], r[3],
+		support_near(geo_segment_distance(r[0], r[1], r[2], r[3],
 		    r[4], r[5]), r[6], 0.1, __func__, i);
 		/* the segment's direction does not matter */
-		near(geo_segment_distance(r[0], r[1], r[4], r[5],
+		support_near(geo_segment_distance(r[0], r[1], r[4], r[5],
 		    r[2], r[3]), r[6], 0.1, __func__, i);
 	}
 	/* a degenerate segment is a point */
-	near(geo_segment_distance(dist_ref[6][2], dist_ref[6][3],
+	support_near(geo_segment_distance(dist_ref[6][2], dist_ref[6][3],
 	    dist_ref[6][0], dist_ref[6][1], dist_ref[6][0], dist_ref[6][1]),
 	    dist_ref[6][4], 0.05, __func__, 0);
 	/* a point on the segment is at distance 0 */
-	near(geo_segment_distance(11.5, 48.1, 11.4, 48.0, 11.6,
+	support_near(geo_segment_distance(11.5, 48.1, 11.4, 48.0, 11.6,
 	    48.2), 0.0, 1e-6, __func__, 0);
 }
 
@@ -319,7 +280,7 @@ test_degree_margin_holds_circle(void **state)
 	}
 	/* near a pole the box spans every longitude */
 	geo_degree_margin(89.995, 1000.0, &dlon, &dlat);
-	near(dlon, 360.0, 0.0, __func__, 0);
+	support_near(dlon, 360.0, 0.0, __func__, 0);
 }
 
 int

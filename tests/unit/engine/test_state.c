@@ -111,6 +111,88 @@ test_json_round_trip_is_exact(void **unused)
 }
 
 static void
+test_json_text_is_sorted_and_compact(void **unused)
+{
+	struct state *st = state_new();
+	char *text;
+
+	(void)unused;
+	st->has_fix = true;
+	st->fix_ms = 1000;
+	st->lat = 1.5;
+	st->lon = -2;
+	st->has_last = true;
+	st->last_ms = 2000;
+	state_inside_set(st, "b", true);
+	state_inside_set(st, "a\\", true);
+	state_pending_set(st, "c", false, 1500);
+	st->os.active = true;
+	st->os.start_ms = 100;
+	st->os.last_ms = 900;
+	st->os.alerted = STATE_OS_MUTED;
+	st->os.max_speed = 120.5;
+	st->os.limit = 100;
+	state_cooldown_set(st, "sos", 700);
+	state_cooldown_set(st, "enter:c", -3);
+	state_set_lua(st, "{\"n\":1e300}");
+	text = state_to_json(st);
+	/* Keys sorted at every level, no spaces, reals always with a '.'
+	 * or an exponent. */
+	assert_string_equal(text, "{\"cooldown\":{\"enter:c\":-3,\"sos\":700},"
+	    "\"fix\":{\"lat\":1.5,\"lon\":-2.0,\"t\":1000},"
+	    "\"inside\":[\"a\\\\\",\"b\"],\"last\":2000,"
+	    "\"lua\":\"{\\\"n\\\":1e300}\","
+	    "\"overspeed\":{\"alerted\":2,\"last\":900,\"limit\":100.0,"
+	    "\"max\":120.5,\"start\":100},"
+	    "\"pending\":[{\"fence\":\"c\",\"inside\":false,\"since\":1500}]}");
+	free(text);
+
+	/* Exponents lose '+' and leading zeros; other strings keep UTF-8
+	 * and escape control characters. */
+	state_free(st);
+	st = state_new();
+	st->has_fix = true;
+	st->lat = 1e20;
+	st->lon = -2.5e-7;
+	state_inside_set(st, "caf\xc3\xa9", true);
+	state_set_lua(st, "a\tb");
+	text = state_to_json(st);
+	assert_string_equal(text, "{\"fix\":{\"lat\":1e20,"
+	    "\"lon\":-2.4999999999999999e-7,\"t\":0},"
+	    "\"inside\":[\"caf\xc3\xa9\"],\"lua\":\"a\\tb\"}");
+	free(text);
+	state_free(st);
+}
+
+static void
+test_cooldown_try_window(void **unused)
+{
+	struct state *st = state_new();
+	int64_t last;
+
+	(void)unused;
+	/* No entry: allowed and recorded. */
+	assert_true(state_cooldown_try(st, "sos", 10000, 60000));
+	assert_true(state_cooldown_get(st, "sos", &last));
+	assert_int_equal(last, 10000);
+	/* 59.999 s later: inside the window, nothing changes. */
+	assert_false(state_cooldown_try(st, "sos", 69999, 60000));
+	/* A late report (before the entry) is inside the window too. */
+	assert_false(state_cooldown_try(st, "sos", 5000, 60000));
+	assert_true(state_cooldown_get(st, "sos", &last));
+	assert_int_equal(last, 10000);
+	/* Exactly 60 s later: allowed, the entry moves. */
+	assert_true(state_cooldown_try(st, "sos", 70000, 60000));
+	assert_true(state_cooldown_get(st, "sos", &last));
+	assert_int_equal(last, 70000);
+	/* Keys are independent and kept sorted. */
+	assert_true(state_cooldown_try(st, "fence_enter:a", 70001, 60000));
+	assert_int_equal(st->ncool, 2);
+	assert_string_equal(st->cool[0].key, "fence_enter:a");
+	state_free(st);
+}
+
+static void
 test_json_parse_of_written_text(void **unused)
 {
 	/* Written by hand from the format described in state.c. */
@@ -255,6 +337,8 @@ main(void)
 		cmocka_unit_test(test_inside_set_is_sorted_and_unique),
 		cmocka_unit_test(test_pending_and_cooldown),
 		cmocka_unit_test(test_json_round_trip_is_exact),
+		cmocka_unit_test(test_json_text_is_sorted_and_compact),
+		cmocka_unit_test(test_cooldown_try_window),
 		cmocka_unit_test(test_json_parse_of_written_text),
 		cmocka_unit_test(test_json_empty_and_bad),
 		cmocka_unit_test(test_clone_is_deep),

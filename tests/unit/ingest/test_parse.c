@@ -10,16 +10,10 @@
 
 #include "ingest/parse.h"
 
+#include "tests/unit/support.h"
+
 /* [s, s + strlen(s)): the readers must stop at end, not at a NUL. */
 #define SPAN(s) (s), (s) + strlen(s)
-
-static void
-near_at(double got, double want, int line)
-{
-	if (!(fabs(got - want) <= 1e-9))
-		fail_msg("line %d: got %.12f, want %.12f", line, got, want);
-}
-#define assert_near(got, want) near_at((got), (want), __LINE__)
 
 static void
 test_digits(void **state)
@@ -94,26 +88,26 @@ test_decimal(void **state)
 
 	(void)state;
 	assert_int_equal(parse_decimal(SPAN("045.3,"), &v), 5);
-	assert_near(v, 45.3);
+	assert_near(v, 45.3, 1e-9);
 	assert_int_equal(parse_decimal(SPAN("00000"), &v), 5);
-	assert_near(v, 0);
+	assert_near(v, 0, 1e-9);
 	assert_int_equal(parse_decimal(SPAN("-70"), &v), 3);
-	assert_near(v, -70);
+	assert_near(v, -70, 1e-9);
 	assert_int_equal(parse_decimal(SPAN(".5"), &v), 2);
-	assert_near(v, 0.5);
+	assert_near(v, 0.5, 1e-9);
 	assert_int_equal(parse_decimal(SPAN("12."), &v), 3);
-	assert_near(v, 12);
+	assert_near(v, 12, 1e-9);
 	assert_int_equal(parse_decimal(s, s + 4, &v), 4);	/* "45.3" */
-	assert_near(v, 45.3);
+	assert_near(v, 45.3, 1e-9);
 	/* Fraction digits past the 18th are read and ignored. */
 	assert_int_equal(parse_decimal(SPAN("1.1234567890123456789999"), &v), 24);
-	assert_near(v, 1.123456789012345678);
+	assert_near(v, 1.123456789012345678, 1e-9);
 	v = 7;
 	assert_int_equal(parse_decimal(SPAN("."), &v), 0);
 	assert_int_equal(parse_decimal(SPAN("-."), &v), 0);
 	assert_int_equal(parse_decimal(SPAN("+"), &v), 0);
 	assert_int_equal(parse_decimal(SPAN(""), &v), 0);
-	assert_near(v, 7);
+	assert_near(v, 7, 1e-9);
 }
 
 static void
@@ -125,24 +119,24 @@ test_ddmm(void **state)
 	(void)state;
 	/* 48 deg + 7.038 min. */
 	assert_int_equal(parse_ddmm(s, s + strlen(s), &v), 9);
-	assert_near(v, 48 + 7.038 / 60);
+	assert_near(v, 48 + 7.038 / 60, 1e-9);
 	assert_int_equal(parse_ddmm(SPAN("01131.00000E"), &v), 11);
-	assert_near(v, 11 + 31.0 / 60);
+	assert_near(v, 11 + 31.0 / 60, 1e-9);
 	/* Missing degree digits: 0 deg 31.5 min. */
 	assert_int_equal(parse_ddmm(SPAN("31.50000"), &v), 8);
-	assert_near(v, 0.525);
+	assert_near(v, 0.525, 1e-9);
 	assert_int_equal(parse_ddmm(SPAN("5.5"), &v), 3);
-	assert_near(v, 5.5 / 60);
+	assert_near(v, 5.5 / 60, 1e-9);
 	/* Three degree digits, and no fraction. */
 	assert_int_equal(parse_ddmm(SPAN("9901.50000"), &v), 10);
-	assert_near(v, 99.025);
+	assert_near(v, 99.025, 1e-9);
 	assert_int_equal(parse_ddmm(SPAN("4807"), &v), 4);
-	assert_near(v, 48 + 7.0 / 60);
+	assert_near(v, 48 + 7.0 / 60, 1e-9);
 	v = 7;
 	assert_int_equal(parse_ddmm(SPAN("N"), &v), 0);
 	assert_int_equal(parse_ddmm(SPAN("-4807.0380"), &v), 0);
 	assert_int_equal(parse_ddmm(SPAN("1234567890123456789.5"), &v), 0);
-	assert_near(v, 7);
+	assert_near(v, 7, 1e-9);
 }
 
 static void
@@ -243,35 +237,35 @@ test_number_scan(void **state)
 	assert_int_equal(x.fpart, 25);
 	assert_int_equal(x.nfrac, 2);
 	assert_true(x.dot);
-	assert_near(parse_number_value(&x), 87.25);
+	assert_near(parse_number_value(&x), 87.25, 1e-9);
 
 	assert_int_equal(parse_number_scan(SPAN("12."), &x), 3);
 	assert_true(x.dot);
 	assert_int_equal(x.nfrac, 0);
-	assert_near(parse_number_value(&x), 12);
+	assert_near(parse_number_value(&x), 12, 1e-9);
 
 	assert_int_equal(parse_number_scan(SPAN("5"), &x), 1);
 	assert_false(x.dot);
 	assert_int_equal(x.nint, 1);
-	assert_near(parse_number_value(&x), 5);
+	assert_near(parse_number_value(&x), 5, 1e-9);
 
 	assert_int_equal(parse_number_scan(SPAN(".5"), &x), 2);
 	assert_int_equal(x.nint, 0);
 	assert_true(x.dot);
-	assert_near(parse_number_value(&x), 0.5);
+	assert_near(parse_number_value(&x), 0.5, 1e-9);
 
 	/* 20 fraction digits: all counted, the first 18 kept. */
 	assert_int_equal(parse_number_scan(SPAN("0.12345678901234567899"), &x),
 	    22);
 	assert_int_equal(x.nfrac, 20);
 	assert_true(x.fpart == 123456789012345678ULL);
-	assert_near(parse_number_value(&x), 0.123456789012345678);
+	assert_near(parse_number_value(&x), 0.123456789012345678, 1e-9);
 
 	/* 48 deg 7.038 min; 0 deg 31.5 min. */
 	assert_int_equal(parse_number_scan(SPAN("4807.0380"), &x), 9);
-	assert_near(parse_number_ddmm(&x), 48 + 7.038 / 60);
+	assert_near(parse_number_ddmm(&x), 48 + 7.038 / 60, 1e-9);
 	assert_int_equal(parse_number_scan(SPAN("31.50000"), &x), 8);
-	assert_near(parse_number_ddmm(&x), 0.525);
+	assert_near(parse_number_ddmm(&x), 0.525, 1e-9);
 
 	x.nint = 99;
 	assert_int_equal(parse_number_scan(SPAN("."), &x), 0);

@@ -22,6 +22,9 @@
 #include "ingest/report.h"
 #include "ingest/tk103.h"
 
+#include "tests/unit/ingest/attrs.h"
+#include "tests/unit/support.h"
+
 #define RECV_MS  1700000000000LL
 #define LAT      48.1173
 #define LON      11.516666667
@@ -83,29 +86,13 @@ static struct report rep;
 static struct reply rpl;
 static char err[256];
 
-/*
- * The frame the report borrows from: a heap copy of exactly the decoded
- * size, so the address sanitizer catches any read past the end.  Kept
- * until the next decode because string attributes point into it.
- */
-static uint8_t *held;
-
-static int
-release(void **state)
-{
-	(void)state;
-	free(held);
-	held = NULL;
-	return 0;
-}
-
 static int
 decode_bytes(const char *s, size_t n)
 {
-	release(NULL);
-	held = malloc(n > 0 ? n : 1);
-	assert_non_null(held);
-	memcpy(held, s, n);
+	/* Exactly the decoded size (support_hold): string attributes point
+	 * into it until the next decode. */
+	const uint8_t *held = support_hold(s, n);
+
 	err[0] = '\0';
 	return tk103_decode(held, n, RECV_MS, &rep, &rpl, err, sizeof err);
 }
@@ -136,73 +123,6 @@ decode_ok(const char *name)
 
 	if (rc != REPORT_OK)
 		fail_msg("%s: result %d (%s)", name, rc, err);
-}
-
-static void
-near_at(double got, double want, double eps, int line)
-{
-	if (!(fabs(got - want) <= eps))
-		fail_msg("line %d: got %.9f, want %.9f", line, got, want);
-}
-#define assert_near(got, want, eps) near_at((got), (want), (eps), __LINE__)
-
-static const struct report_attr *
-attr(const char *key)
-{
-	const struct report_attr *a = report_attr(&rep, key);
-
-	if (a == NULL)
-		fail_msg("attribute %s missing", key);
-	return a;
-}
-
-static void
-attr_bool(const char *key, bool v)
-{
-	const struct report_attr *a = attr(key);
-
-	assert_int_equal(a->type, REPORT_ATTR_BOOL);
-	if (a->i != (v ? 1 : 0))
-		fail_msg("%s: got %lld, want %d", key, (long long)a->i, v);
-}
-
-static void
-attr_int(const char *key, int64_t v)
-{
-	const struct report_attr *a = attr(key);
-
-	assert_int_equal(a->type, REPORT_ATTR_INT);
-	if (a->i != v)
-		fail_msg("%s: got %lld, want %lld", key, (long long)a->i,
-		    (long long)v);
-}
-
-static void
-attr_num(const char *key, double v)
-{
-	const struct report_attr *a = attr(key);
-
-	assert_int_equal(a->type, REPORT_ATTR_NUM);
-	if (fabs(a->d - v) > 1e-9)
-		fail_msg("%s: got %.9f, want %.9f", key, a->d, v);
-}
-
-static void
-attr_str(const char *key, const char *v)
-{
-	const struct report_attr *a = attr(key);
-
-	assert_int_equal(a->type, REPORT_ATTR_STR);
-	if (a->len != strlen(v) || memcmp(a->s, v, a->len) != 0)
-		fail_msg("%s: got \"%.*s\", want \"%s\"", key, (int)a->len,
-		    a->s, v);
-}
-
-static void
-no_attr(const char *key)
-{
-	if (report_attr(&rep, key) != NULL)
-		fail_msg("attribute %s present", key);
 }
 
 static void
@@ -255,16 +175,16 @@ check_nofix(const char *device, int64_t time_ms)
 static void
 check_status_01000000(void)
 {
-	attr_bool("charge", true);
-	attr_bool("ignition", true);
-	attr_bool("in2", false);
-	attr_bool("panic", false);
-	attr_bool("out2", false);
-	attr_int("fuel", 0);
-	no_attr("blocked");
-	no_attr("door");
-	no_attr("hs1");
-	no_attr("ls1");
+	attr_bool(&rep, "charge", true);
+	attr_bool(&rep, "ignition", true);
+	attr_bool(&rep, "in2", false);
+	attr_bool(&rep, "panic", false);
+	attr_bool(&rep, "out2", false);
+	attr_int(&rep, "fuel", 0);
+	no_attr(&rep, "blocked");
+	no_attr(&rep, "door");
+	no_attr(&rep, "hs1");
+	no_attr(&rep, "ls1");
 }
 
 /* ---- Section 2.8, fixed layout ---- */
@@ -295,9 +215,9 @@ test_bp05(void **state)
 	decode_ok("bp05");
 	check_fix("076543210987", T095612, true, LAT, LON, 45.3, 87.25);
 	assert_int_equal(rep.alarms, 0);
-	attr_str("imei", "354321076543210");
+	attr_str(&rep, "imei", "354321076543210");
 	check_status_01000000();
-	attr_int("odometer", 123456);
+	attr_int(&rep, "odometer", 123456);
 	assert_int_equal(rep.nattrs, 8);
 	reply_is("(076543210987AP05)");
 }
@@ -310,7 +230,7 @@ test_br00(void **state)
 	check_fix("076543210987", T095642, true, LAT, LON, 45.3, 87.25);
 	assert_int_equal(rep.alarms, 0);
 	check_status_01000000();
-	attr_int("odometer", 123637);
+	attr_int(&rep, "odometer", 123637);
 	assert_int_equal(rep.nattrs, 7);
 	assert_int_equal(rpl.len, 0);
 }
@@ -323,13 +243,13 @@ test_bo01(void **state)
 	check_fix("076543210987", T095700, true, LAT, LON, 0, 0);
 	assert_int_equal(rep.alarms, REPORT_ALARM_ACCIDENT);
 	/* "10000000": main power cut, ignition off. */
-	attr_bool("charge", false);
-	attr_bool("ignition", false);
-	attr_bool("in2", false);
-	attr_bool("panic", false);
-	attr_bool("out2", false);
-	attr_int("fuel", 0);
-	attr_int("odometer", 123637);
+	attr_bool(&rep, "charge", false);
+	attr_bool(&rep, "ignition", false);
+	attr_bool(&rep, "in2", false);
+	attr_bool(&rep, "panic", false);
+	attr_bool(&rep, "out2", false);
+	attr_int(&rep, "fuel", 0);
+	attr_int(&rep, "odometer", 123637);
 	assert_int_equal(rep.nattrs, 7);
 	assert_int_equal(rpl.len, 0);
 }
@@ -354,9 +274,9 @@ test_bo01_codes(void **state)
 		if (want[code] == 0) {
 			char digit[2] = { (char)('0' + code), '\0' };
 
-			attr_str("event", digit);
+			attr_str(&rep, "event", digit);
 		} else {
-			no_attr("event");
+			no_attr(&rep, "event");
 		}
 	}
 }
@@ -369,21 +289,21 @@ test_br00_invalid_south_west(void **state)
 	check_fix("076543210987", T095700, false, -LAT, -LON, 0, 0);
 	assert_int_equal(rep.alarms, 0);
 	/* "01A30123": P 0, I 1, a 0xA, b 0x3, c 0, fuel 0x123. */
-	attr_bool("charge", true);
-	attr_bool("ignition", true);
-	attr_bool("in2", false);
-	attr_bool("panic", true);
-	attr_bool("out2", false);
-	attr_bool("blocked", true);
-	attr_bool("hs3", true);
-	attr_bool("hs2", true);
-	no_attr("hs1");
-	no_attr("door");
-	no_attr("ls1");
-	no_attr("ls2");
-	no_attr("ls3");
-	attr_int("fuel", 291);
-	attr_int("odometer", 123637);
+	attr_bool(&rep, "charge", true);
+	attr_bool(&rep, "ignition", true);
+	attr_bool(&rep, "in2", false);
+	attr_bool(&rep, "panic", true);
+	attr_bool(&rep, "out2", false);
+	attr_bool(&rep, "blocked", true);
+	attr_bool(&rep, "hs3", true);
+	attr_bool(&rep, "hs2", true);
+	no_attr(&rep, "hs1");
+	no_attr(&rep, "door");
+	no_attr(&rep, "ls1");
+	no_attr(&rep, "ls2");
+	no_attr(&rep, "ls3");
+	attr_int(&rep, "fuel", 291);
+	attr_int(&rep, "odometer", 123637);
 	assert_int_equal(rep.nattrs, 10);
 }
 
@@ -394,21 +314,21 @@ test_status_low_side_and_door(void **state)
 	/* "10CCEFFF": a 0xC: out2, blocked; b 0xC: door, hs1; c 0xE: ls1-3. */
 	assert_int_equal(decode_str("(076543210987BR00180312A4807.0380N01131.0000E045.3095642087.2510CCEFFFL00000000)"),
 	    REPORT_OK);
-	attr_bool("charge", false);
-	attr_bool("ignition", false);
-	attr_bool("in2", false);
-	attr_bool("panic", false);
-	attr_bool("out2", true);
-	attr_bool("blocked", true);
-	attr_bool("door", true);
-	attr_bool("hs1", true);
-	no_attr("hs2");
-	no_attr("hs3");
-	attr_bool("ls1", true);
-	attr_bool("ls2", true);
-	attr_bool("ls3", true);
-	attr_int("fuel", 4095);
-	attr_int("odometer", 0);
+	attr_bool(&rep, "charge", false);
+	attr_bool(&rep, "ignition", false);
+	attr_bool(&rep, "in2", false);
+	attr_bool(&rep, "panic", false);
+	attr_bool(&rep, "out2", true);
+	attr_bool(&rep, "blocked", true);
+	attr_bool(&rep, "door", true);
+	attr_bool(&rep, "hs1", true);
+	no_attr(&rep, "hs2");
+	no_attr(&rep, "hs3");
+	attr_bool(&rep, "ls1", true);
+	attr_bool(&rep, "ls2", true);
+	attr_bool(&rep, "ls3", true);
+	attr_int(&rep, "fuel", 4095);
+	attr_int(&rep, "odometer", 0);
 	assert_int_equal(rep.nattrs, 13);
 }
 
@@ -431,7 +351,7 @@ test_br00_spaces_course_variants(void **state)
 		    cases[i].course);
 		assert_int_equal(rep.alarms, 0);
 		check_status_01000000();
-		attr_int("odometer", 123637);
+		attr_int(&rep, "odometer", 123637);
 		assert_int_equal(rep.nattrs, 7);
 	}
 }
@@ -474,7 +394,7 @@ test_bz00_flat(void **state)
 	decode_ok("bz00_flat");
 	check_nofix("076543210987", -1);
 	assert_int_equal(rep.alarms, 0);
-	attr_str("cells", "262,1,4660,43981");
+	attr_str(&rep, "cells", "262,1,4660,43981");
 	assert_int_equal(rep.nattrs, 1);
 	assert_int_equal(rpl.len, 0);
 }
@@ -485,7 +405,7 @@ test_bz00_braces(void **state)
 	(void)state;
 	decode_ok("bz00_braces");
 	check_nofix("076543210987", -1);
-	attr_str("cells", "262,1,4660,43981;262,1,4660,43982");
+	attr_str(&rep, "cells", "262,1,4660,43981;262,1,4660,43982");
 	assert_int_equal(rep.nattrs, 1);
 }
 
@@ -495,8 +415,8 @@ test_bp05_braces(void **state)
 	(void)state;
 	decode_ok("bp05_braces");
 	check_nofix("076543210987", -1);
-	attr_str("imei", "354321076543210");
-	attr_str("cells", "262,1,4660,43981");
+	attr_str(&rep, "imei", "354321076543210");
+	attr_str(&rep, "cells", "262,1,4660,43981");
 	assert_int_equal(rep.nattrs, 2);
 	reply_is("(076543210987AP05)");
 }
@@ -507,7 +427,7 @@ test_bv00(void **state)
 	(void)state;
 	decode_ok("bv00");
 	check_nofix("076543210987", -1);
-	attr_str("vin", "1HGCM82633A004352");
+	attr_str(&rep, "vin", "1HGCM82633A004352");
 	assert_int_equal(rep.nattrs, 1);
 }
 
@@ -528,27 +448,27 @@ test_bs50(void **state)
 	decode_ok("bs50");
 	check_nofix("076543210987", -1);
 	/* 4 cells of 0x0CE4 mV. */
-	attr_num("battery1", 3.3);
-	attr_num("battery2", 3.3);
-	attr_num("battery3", 3.3);
-	attr_num("battery4", 3.3);
-	no_attr("battery5");
-	attr_bool("charge", true);
-	attr_num("current", 5.0);		/* 0x0032 / 10 */
-	attr_num("battery", 13.2);		/* 0x0528 / 100 */
-	attr_int("battery_level", 80);		/* 0x50 */
-	attr_bool("overheat", false);
-	attr_bool("charge_protection", false);
-	attr_bool("discharge_protection", false);
-	attr_int("cycles", 12);
-	attr_int("fault", 0);
-	attr_int("power_temp", 25);		/* 0x41 - 40 */
-	attr_int("equalizer_temp", 24);
-	attr_int("battery_temp1", 23);
-	attr_int("battery_temp2", 22);
-	no_attr("battery_temp3");
-	attr_num("capacity", 100.0);		/* 0x2710 / 100 */
-	attr_int("discharged", 1024);		/* 0x00000400 */
+	attr_num(&rep, "battery1", 3.3);
+	attr_num(&rep, "battery2", 3.3);
+	attr_num(&rep, "battery3", 3.3);
+	attr_num(&rep, "battery4", 3.3);
+	no_attr(&rep, "battery5");
+	attr_bool(&rep, "charge", true);
+	attr_num(&rep, "current", 5.0);		/* 0x0032 / 10 */
+	attr_num(&rep, "battery", 13.2);		/* 0x0528 / 100 */
+	attr_int(&rep, "battery_level", 80);		/* 0x50 */
+	attr_bool(&rep, "overheat", false);
+	attr_bool(&rep, "charge_protection", false);
+	attr_bool(&rep, "discharge_protection", false);
+	attr_int(&rep, "cycles", 12);
+	attr_int(&rep, "fault", 0);
+	attr_int(&rep, "power_temp", 25);		/* 0x41 - 40 */
+	attr_int(&rep, "equalizer_temp", 24);
+	attr_int(&rep, "battery_temp1", 23);
+	attr_int(&rep, "battery_temp2", 22);
+	no_attr(&rep, "battery_temp3");
+	attr_num(&rep, "capacity", 100.0);		/* 0x2710 / 100 */
+	attr_int(&rep, "discharged", 1024);		/* 0x00000400 */
 	assert_int_equal(rep.nattrs, 19);
 }
 
@@ -559,23 +479,23 @@ test_bs51_big_endian(void **state)
 	decode_ok("bs51");
 	check_nofix("076543210987", -1);
 	/* 90: 0x0215 = 533, 0x0000, 0x7530 = 30000, 0x0200 = 512. */
-	attr_num("battery", 53.3);
-	attr_num("gather_voltage", 0);
-	attr_num("current", 0);
-	attr_num("battery_level", 51.2);
+	attr_num(&rep, "battery", 53.3);
+	attr_num(&rep, "gather_voltage", 0);
+	attr_num(&rep, "current", 0);
+	attr_num(&rep, "battery_level", 51.2);
 	/* 91: 0x0CE4 = 3300 mV at cell 1, 0x0CDA = 3290 mV at cell 3. */
-	attr_num("max_cell_voltage", 3.3);
-	attr_int("max_cell", 1);
-	attr_num("min_cell_voltage", 3.29);
-	attr_int("min_cell", 3);
+	attr_num(&rep, "max_cell_voltage", 3.3);
+	attr_int(&rep, "max_cell", 1);
+	attr_num(&rep, "min_cell_voltage", 3.29);
+	attr_int(&rep, "min_cell", 3);
 	/* 92 and 96: bytes - 40. */
-	attr_int("max_temp", 25);
-	attr_int("max_temp_probe", 1);
-	attr_int("min_temp", 24);
-	attr_int("min_temp_probe", 2);
-	attr_int("cell_temp1", 25);
-	attr_int("cell_temp2", 26);
-	attr_int("cell_temp3", 27);
+	attr_int(&rep, "max_temp", 25);
+	attr_int(&rep, "max_temp_probe", 1);
+	attr_int(&rep, "min_temp", 24);
+	attr_int(&rep, "min_temp_probe", 2);
+	attr_int(&rep, "cell_temp1", 25);
+	attr_int(&rep, "cell_temp2", 26);
+	attr_int(&rep, "cell_temp3", 27);
 	assert_int_equal(rep.nattrs, 15);
 }
 
@@ -588,8 +508,8 @@ test_bp05_comma(void **state)
 	decode_ok("bp05_comma");
 	check_fix("864123456789012", T095612, true, LAT, LON, 45.3, 87.25);
 	assert_int_equal(rep.alarms, 0);
-	attr_num("altitude", 520);
-	attr_int("sat", 9);
+	attr_num(&rep, "altitude", 520);
+	attr_int(&rep, "sat", 9);
 	assert_int_equal(rep.nattrs, 2);
 	assert_int_equal(rpl.len, 0);
 }
@@ -601,8 +521,8 @@ test_bp05_comma_status(void **state)
 	decode_ok("bp05_comma_status");
 	check_fix("864123456789012", T095612, true, LAT, LON, 45.3, 87.25);
 	check_status_01000000();
-	attr_int("odometer", 123456);
-	no_attr("altitude");
+	attr_int(&rep, "odometer", 123456);
+	no_attr(&rep, "altitude");
 	assert_int_equal(rep.nattrs, 7);
 	assert_int_equal(rpl.len, 0);
 }
@@ -614,14 +534,14 @@ test_zc25_and_dw3e_sos(void **state)
 	decode_ok("zc25");
 	check_fix("864123456789012", T095800, true, LAT, LON, 0, 0);
 	assert_int_equal(rep.alarms, REPORT_ALARM_SOS);
-	attr_num("altitude", 520);
-	attr_int("sat", 9);
+	attr_num(&rep, "altitude", 520);
+	attr_int(&rep, "sat", 9);
 	assert_int_equal(rep.nattrs, 2);
 	decode_ok("dw3e");
 	check_fix("864123456789012", T095800, true, LAT, LON, 0, 0);
 	assert_int_equal(rep.alarms, REPORT_ALARM_SOS);
-	attr_num("altitude", 520);
-	attr_int("sat", 9);
+	attr_num(&rep, "altitude", 520);
+	attr_int(&rep, "sat", 9);
 	assert_int_equal(rep.nattrs, 2);
 }
 
@@ -632,8 +552,8 @@ test_zc15_separate_hemispheres(void **state)
 	decode_ok("zc15");
 	check_fix("864123456789012", T095800, false, -LAT, -LON, 12.5, 180.5);
 	assert_int_equal(rep.alarms, 0);
-	attr_str("event", "ZC15");
-	attr_bool("ignition", true);
+	attr_str(&rep, "event", "ZC15");
+	attr_bool(&rep, "ignition", true);
 	assert_int_equal(rep.nattrs, 2);
 }
 
@@ -644,18 +564,18 @@ test_zc20(void **state)
 	decode_ok("zc20");
 	check_nofix("864123456789012", T095900);
 	assert_int_equal(rep.alarms, 0);
-	attr_int("battery_level", 80);
-	attr_num("battery", 3.98);
-	attr_num("power", 12.5);
-	attr_int("installed", 1);
+	attr_int(&rep, "battery_level", 80);
+	attr_num(&rep, "battery", 3.98);
+	attr_num(&rep, "power", 12.5);
+	attr_int(&rep, "installed", 1);
 	assert_int_equal(rep.nattrs, 4);
 	/* Level code 6 = 100 %; 65535 = no power reading. */
 	decode_ok("zc20_absent");
 	check_nofix("864123456789012", T100501);
-	attr_int("battery_level", 100);
-	attr_num("battery", 4.10);
-	no_attr("power");
-	attr_int("installed", 255);
+	attr_int(&rep, "battery_level", 100);
+	attr_num(&rep, "battery", 4.10);
+	no_attr(&rep, "power");
+	attr_int(&rep, "installed", 255);
 	assert_int_equal(rep.nattrs, 3);
 }
 
@@ -666,20 +586,20 @@ test_dw53(void **state)
 	decode_ok("dw53");
 	check_nofix("864123456789012", T100000);
 	assert_int_equal(rep.alarms, REPORT_ALARM_POWER_CUT);
-	attr_str("cells", "262,1,4660,17185");
-	attr_str("wifi", "AA:BB:CC:DD:EE:01,-70,6");
+	attr_str(&rep, "cells", "262,1,4660,17185");
+	attr_str(&rep, "wifi", "AA:BB:CC:DD:EE:01,-70,6");
 	assert_int_equal(rep.nattrs, 2);
 	/* Two access points, joined by ';'. */
 	assert_int_equal(decode_str("(864123456789012,DW51,262,1,4660,17185,2,AA:BB:CC:DD:EE:01*-70*6,AA:BB:CC:DD:EE:02*-81*11,120318,100000)"),
 	    REPORT_OK);
 	assert_int_equal(rep.alarms, REPORT_ALARM_MOVEMENT);
-	attr_str("wifi", "AA:BB:CC:DD:EE:01,-70,6;AA:BB:CC:DD:EE:02,-81,11");
+	attr_str(&rep, "wifi", "AA:BB:CC:DD:EE:01,-70,6;AA:BB:CC:DD:EE:02,-81,11");
 	/* No access point. */
 	assert_int_equal(decode_str("(864123456789012,DW50,262,1,4660,17185,0,120318,100000)"),
 	    REPORT_OK);
 	check_nofix("864123456789012", T100000);
-	attr_str("event", "DW50");
-	no_attr("wifi");
+	attr_str(&rep, "event", "DW50");
+	no_attr(&rep, "wifi");
 }
 
 static void
@@ -688,11 +608,11 @@ test_zc03(void **state)
 	(void)state;
 	decode_ok("zc03");
 	check_nofix("864123456789012", T100500);
-	attr_str("result", "SOS number set (1)");
+	attr_str(&rep, "result", "SOS number set (1)");
 	assert_int_equal(rep.nattrs, 1);
 	decode_ok("zc03_crlf");
 	check_nofix("864123456789012", T100500);
-	attr_str("result", "Status:\r\nGPS ok (fix)");
+	attr_str(&rep, "result", "Status:\r\nGPS ok (fix)");
 	assert_int_equal(rep.nattrs, 1);
 }
 
@@ -746,13 +666,13 @@ test_event_mapping(void **state)
 			fail_msg("%s: alarms %#x, want %#x", c,
 			    (unsigned)rep.alarms, (unsigned)cases[i].alarm);
 		if (cases[i].ignition >= 0)
-			attr_bool("ignition", cases[i].ignition == 1);
+			attr_bool(&rep, "ignition", cases[i].ignition == 1);
 		else
-			no_attr("ignition");
+			no_attr(&rep, "ignition");
 		if (cases[i].alarm == 0)
-			attr_str("event", c);
+			attr_str(&rep, "event", c);
 		else
-			no_attr("event");
+			no_attr(&rep, "event");
 	}
 }
 
@@ -765,12 +685,12 @@ test_id_11_digits_and_letters(void **state)
 	decode_ok("br00_id11");
 	check_fix("07654321098", T095642, true, LAT, LON, 45.3, 87.25);
 	check_status_01000000();
-	attr_int("odometer", 123637);
+	attr_int(&rep, "odometer", 123637);
 	assert_int_equal(rep.nattrs, 7);
 	assert_int_equal(rpl.len, 0);
 	decode_ok("br00_letters");
 	check_fix("TRUCK0000042", T095642, true, LAT, LON, 45.3, 87.25);
-	attr_int("odometer", 123637);
+	attr_int(&rep, "odometer", 123637);
 	assert_int_equal(rep.nattrs, 7);
 }
 
@@ -784,7 +704,7 @@ test_bp02_glued_imei(void **state)
 	    87.25);
 	assert_int_equal(rep.alarms, 0);
 	check_status_01000000();
-	attr_int("odometer", 123456);
+	attr_int(&rep, "odometer", 123456);
 	assert_int_equal(rep.nattrs, 7);
 	assert_int_equal(rpl.len, 0);
 }
@@ -820,11 +740,11 @@ test_speed_without_point_and_trailing_extra(void **state)
 	assert_int_equal(decode_str("(076543210987BR00180312A4807.0380N01131.0000E0000009564200000001000000L0001E2F5+021.5)"),
 	    REPORT_OK);
 	check_fix("076543210987", T095642, true, LAT, LON, 0, 0);
-	attr_int("odometer", 123637);
+	attr_int(&rep, "odometer", 123637);
 	/* Seven odometer digits, then a tag. */
 	assert_int_equal(decode_str("(076543210987BR00180312A4807.0380N01131.0000E045.3095642087.2501000000L001E2F5T12)"),
 	    REPORT_OK);
-	attr_int("odometer", 123637);
+	attr_int(&rep, "odometer", 123637);
 }
 
 static void
@@ -835,7 +755,7 @@ test_udp_without_parentheses(void **state)
 	(void)state;
 	assert_int_equal(decode_bytes(f->bytes + 1, f->len - 2), REPORT_OK);
 	check_fix("076543210987", T095642, true, LAT, LON, 45.3, 87.25);
-	attr_int("odometer", 123637);
+	attr_int(&rep, "odometer", 123637);
 }
 
 static void
@@ -1039,5 +959,6 @@ main(void)
 		cmocka_unit_test(test_data_files),
 	};
 
-	return cmocka_run_group_tests_name("ingest/tk103", tests, NULL, release);
+	return cmocka_run_group_tests_name("ingest/tk103", tests, NULL,
+	    support_release);
 }

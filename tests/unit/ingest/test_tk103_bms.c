@@ -15,81 +15,28 @@
 
 #include "ingest/tk103_bms.h"
 
+#include "tests/unit/ingest/attrs.h"
+#include "tests/unit/support.h"
+
 static struct report rep;
-
-/* The body as a heap copy of exactly its length: the address sanitizer
- * then catches any read past end. */
-static char *held;
-
-static int
-release(void **state)
-{
-	(void)state;
-	free(held);
-	held = NULL;
-	return 0;
-}
 
 static const char *
 run(const char *(*fn)(const char *, const char *, struct report *),
     const char *body)
 {
 	size_t n = strlen(body);
+	/* Exactly its length (support_hold): reads past the end show. */
+	const char *held = support_hold(body, n);
 
-	release(NULL);
-	held = malloc(n > 0 ? n : 1);
-	assert_non_null(held);
-	memcpy(held, body, n);
 	report_init(&rep, REPORT_PROTO_TK103, 0);
 	return fn(held, held + n, &rep);
 }
 
-static const struct report_attr *
-attr(const char *key)
-{
-	const struct report_attr *a = report_attr(&rep, key);
-
-	if (a == NULL)
-		fail_msg("no attribute %s", key);
-	return a;
-}
-
+/* A number within 1e-9 of v, written with that many decimals. */
 static void
-attr_int(const char *key, int64_t v)
+attr_num_dec(const char *key, double v, int decimals)
 {
-	const struct report_attr *a = attr(key);
-
-	assert_int_equal(a->type, REPORT_ATTR_INT);
-	if (a->i != v)
-		fail_msg("%s: got %lld, want %lld", key, (long long)a->i,
-		    (long long)v);
-}
-
-static void
-attr_bool(const char *key, bool v)
-{
-	const struct report_attr *a = attr(key);
-
-	assert_int_equal(a->type, REPORT_ATTR_BOOL);
-	assert_int_equal(a->i, v ? 1 : 0);
-}
-
-static void
-attr_num(const char *key, double v, int decimals)
-{
-	const struct report_attr *a = attr(key);
-
-	assert_int_equal(a->type, REPORT_ATTR_NUM);
-	if (fabs(a->d - v) > 1e-9)
-		fail_msg("%s: got %.9f, want %.9f", key, a->d, v);
-	assert_int_equal(a->decimals, decimals);
-}
-
-static void
-no_attr(const char *key)
-{
-	if (report_attr(&rep, key) != NULL)
-		fail_msg("attribute %s present", key);
+	assert_int_equal(attr_num(&rep, key, v)->decimals, decimals);
 }
 
 /*
@@ -116,32 +63,32 @@ test_bs50_fields(void **state)
 	(void)state;
 	assert_int_equal(strlen(BS50_BODY), 176);
 	assert_null(run(tk103_bms_bs50, BS50_BODY));
-	attr_num("battery1", 3.7, 3);
-	attr_num("battery2", 3.65, 3);
-	no_attr("battery3");
-	attr_bool("charge", false);
-	attr_num("current", 12.3, 1);
-	attr_num("battery", 51.2, 2);
-	attr_int("battery_level", 75);
-	attr_bool("overheat", true);
-	attr_bool("charge_protection", false);
-	attr_bool("discharge_protection", true);
-	attr_int("cycles", 300);
-	attr_int("fault", 7);
-	attr_int("power_temp", 30);
-	attr_int("equalizer_temp", 0);
-	attr_int("battery_temp1", -10);
-	attr_int("battery_temp2", 10);
-	attr_int("battery_temp3", 20);
-	no_attr("battery_temp4");
-	attr_num("capacity", 200, 2);
-	attr_int("discharged", 74565);
+	attr_num_dec("battery1", 3.7, 3);
+	attr_num_dec("battery2", 3.65, 3);
+	no_attr(&rep, "battery3");
+	attr_bool(&rep, "charge", false);
+	attr_num_dec("current", 12.3, 1);
+	attr_num_dec("battery", 51.2, 2);
+	attr_int(&rep, "battery_level", 75);
+	attr_bool(&rep, "overheat", true);
+	attr_bool(&rep, "charge_protection", false);
+	attr_bool(&rep, "discharge_protection", true);
+	attr_int(&rep, "cycles", 300);
+	attr_int(&rep, "fault", 7);
+	attr_int(&rep, "power_temp", 30);
+	attr_int(&rep, "equalizer_temp", 0);
+	attr_int(&rep, "battery_temp1", -10);
+	attr_int(&rep, "battery_temp2", 10);
+	attr_int(&rep, "battery_temp3", 20);
+	no_attr(&rep, "battery_temp4");
+	attr_num_dec("capacity", 200, 2);
+	attr_int(&rep, "discharged", 74565);
 	/* Cells, 9 pack fields, 2 board temperatures, probes, capacities. */
 	assert_int_equal(rep.nattrs, 2 + 9 + 2 + 3 + 2);
 	/* Lower-case hex reads the same. */
 	assert_null(run(tk103_bms_bs50, "000000" "02" "740e" "420e"
 	    BS50_CELLS BS50_TAIL));
-	attr_num("battery1", 3.7, 3);
+	attr_num_dec("battery1", 3.7, 3);
 }
 
 static void
@@ -152,17 +99,17 @@ test_bs50_limits(void **state)
 	(void)state;
 	/* Text past the 88 bytes is not read, even if it is not hex. */
 	assert_null(run(tk103_bms_bs50, BS50_BODY "ZZ,1"));
-	attr_int("discharged", 74565);
+	attr_int(&rep, "discharged", 74565);
 
 	/* 0x30 = 48 cells and 0x09 probes are cut to 24 and 7. */
 	memcpy(body, BS50_BODY, 177);
 	memcpy(body + 6, "30", 2);
 	memcpy(body + 2 * 72, "09", 2);		/* byte 72: probe count */
 	assert_null(run(tk103_bms_bs50, body));
-	attr_num("battery24", 0, 3);
-	no_attr("battery25");
-	attr_int("battery_temp7", 255 - 40);
-	no_attr("battery_temp8");
+	attr_num_dec("battery24", 0, 3);
+	no_attr(&rep, "battery25");
+	attr_int(&rep, "battery_temp7", 255 - 40);
+	no_attr(&rep, "battery_temp8");
 
 	/* One hex digit short, or a bad digit: nothing is added. */
 	assert_string_equal(run(tk103_bms_bs50, BS50_HEAD BS50_CELLS),
@@ -193,21 +140,21 @@ test_bs51_groups(void **state)
 {
 	(void)state;
 	assert_null(run(tk103_bms_bs51, BS51_BODY));
-	attr_num("battery", 50, 1);
-	attr_num("gather_voltage", 10, 1);
-	attr_num("current", -10, 1);
-	attr_num("battery_level", 100, 1);
-	attr_num("max_cell_voltage", 4.0, 3);
-	attr_int("max_cell", 5);
-	attr_num("min_cell_voltage", 3.6, 3);
-	attr_int("min_cell", 12);
-	attr_int("max_temp", 40);
-	attr_int("max_temp_probe", 2);
-	attr_int("min_temp", -20);
-	attr_int("min_temp_probe", 7);
-	attr_int("cell_temp1", 0);
-	attr_int("cell_temp2", 1);
-	no_attr("cell_temp3");
+	attr_num_dec("battery", 50, 1);
+	attr_num_dec("gather_voltage", 10, 1);
+	attr_num_dec("current", -10, 1);
+	attr_num_dec("battery_level", 100, 1);
+	attr_num_dec("max_cell_voltage", 4.0, 3);
+	attr_int(&rep, "max_cell", 5);
+	attr_num_dec("min_cell_voltage", 3.6, 3);
+	attr_int(&rep, "min_cell", 12);
+	attr_int(&rep, "max_temp", 40);
+	attr_int(&rep, "max_temp_probe", 2);
+	attr_int(&rep, "min_temp", -20);
+	attr_int(&rep, "min_temp_probe", 7);
+	attr_int(&rep, "cell_temp1", 0);
+	attr_int(&rep, "cell_temp2", 1);
+	no_attr(&rep, "cell_temp3");
 	assert_int_equal(rep.nattrs, 14);
 	/* Body order is kept: group 90 first. */
 	assert_string_equal(rep.attrs[0].key, "battery");
@@ -227,7 +174,7 @@ test_bs51_bad_groups(void **state)
 	/* An empty group after a trailing comma is a bad group too, and
 	 * the groups before it stay. */
 	assert_string_equal(run(tk103_bms_bs51, "92:50021407,"), "bad group");
-	attr_int("max_temp", 40);
+	attr_int(&rep, "max_temp", 40);
 	/* An unknown key with no bytes is fine; a known one is short. */
 	assert_null(run(tk103_bms_bs51, "a0:"));
 	assert_int_equal(rep.nattrs, 0);
@@ -255,8 +202,8 @@ test_bs51_long_group(void **state)
 	for (int i = 0; i < 30; i++)
 		strcat(body, "2A");		/* 42 - 40 = 2 C */
 	assert_null(run(tk103_bms_bs51, body));
-	attr_int("cell_temp24", 2);
-	no_attr("cell_temp25");
+	attr_int(&rep, "cell_temp24", 2);
+	no_attr(&rep, "cell_temp25");
 	assert_int_equal(rep.nattrs, 24);
 }
 
@@ -264,11 +211,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_bs50_fields, release),
-		cmocka_unit_test_teardown(test_bs50_limits, release),
-		cmocka_unit_test_teardown(test_bs51_groups, release),
-		cmocka_unit_test_teardown(test_bs51_bad_groups, release),
-		cmocka_unit_test_teardown(test_bs51_long_group, release),
+		cmocka_unit_test_teardown(test_bs50_fields, support_release),
+		cmocka_unit_test_teardown(test_bs50_limits, support_release),
+		cmocka_unit_test_teardown(test_bs51_groups, support_release),
+		cmocka_unit_test_teardown(test_bs51_bad_groups, support_release),
+		cmocka_unit_test_teardown(test_bs51_long_group, support_release),
 	};
 
 	return cmocka_run_group_tests_name("ingest/tk103_bms", tests, NULL,

@@ -2,7 +2,7 @@
  * harness.h: shared helpers for the rules unit tests (header-only, static
  * functions): load a rules source, build a position from "key=value"
  * text, run rules while threading the device state through like the
- * engine does.
+ * engine does; run chunks in a bare sealed sandbox.
  */
 #ifndef GA_TESTS_RULES_HARNESS_H
 #define GA_TESTS_RULES_HARNESS_H
@@ -13,6 +13,7 @@
 
 #include "lib/xmalloc.h"
 #include "rules/rules.h"
+#include "rules/sandbox.h"
 
 #define H_MAXF 24
 
@@ -138,6 +139,85 @@ h_types(const struct rules_result *res)
 		o += (size_t)snprintf(buf + o, sizeof buf - o, "%s%s",
 		    i ? " " : "", res->alerts[i].type);
 	return buf;
+}
+
+/* {==================================================================
+ * A bare sandbox
+ * =================================================================== */
+
+/* A rule-like chunk whose only correct answer is "42:OK:a,b". */
+static const char h_normal[] =
+    "local t = {} for w in string.gmatch('b a', '%a') do t[#t+1] = w end "
+    "table.sort(t) "
+    "return string.format('%d:%s:%s', 6 * 7, ('ok'):upper(), table.concat(t, ','))";
+
+/* A sealed sandbox with the given budget (0: the default), or fails. */
+static inline struct sandbox *
+h_sealed(long budget)
+{
+	char err[256];
+	struct sandbox *sb = sandbox_new(0, budget, err, sizeof err);
+
+	if (sb == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(sandbox_seal(sb, err, sizeof err), 0);
+	return sb;
+}
+
+/* Loads and calls src; returns 0 with its string result in out, or -1
+ * with the error in out. */
+static inline int
+h_sb_run(struct sandbox *sb, const char *src, char *out, size_t outlen)
+{
+	lua_State *L = sandbox_lua(sb);
+	const char *s;
+
+	if (sandbox_load(sb, src, strlen(src), "@probe.lua", out,
+	    outlen) == -1)
+		return -1;
+	if (sandbox_call(sb, 0, 1, out, outlen) == -1)
+		return -1;
+	s = lua_tostring(L, -1);
+	snprintf(out, outlen, "%s", s != NULL ? s : "(not a string)");
+	lua_pop(L, 1);
+	return 0;
+}
+
+/* Fails unless the stack is empty and h_normal still runs right. */
+static inline void
+h_still_fine(struct sandbox *sb)
+{
+	char out[256];
+
+	assert_int_equal(lua_gettop(sandbox_lua(sb)), 0);
+	if (h_sb_run(sb, h_normal, out, sizeof out) == -1)
+		fail_msg("normal chunk failed: %s", out);
+	assert_string_equal(out, "42:OK:a,b");
+}
+
+/* src must fail; its error must contain want; the sandbox stays fine. */
+static inline void
+h_refused(struct sandbox *sb, const char *src, const char *want)
+{
+	char out[512];
+
+	if (h_sb_run(sb, src, out, sizeof out) == 0)
+		fail_msg("not refused: %s -> %s", src, out);
+	if (strstr(out, want) == NULL)
+		fail_msg("%s: error \"%s\" lacks \"%s\"", src, out, want);
+	h_still_fine(sb);
+}
+
+/* Pushes the value of the Lua expression src, or fails the test. */
+static inline void
+h_sb_eval(struct sandbox *sb, const char *src)
+{
+	char chunk[4096], err[256];
+
+	snprintf(chunk, sizeof chunk, "return %s", src);
+	if (sandbox_load(sb, chunk, strlen(chunk), "=eval", err,
+	    sizeof err) == -1 || sandbox_call(sb, 0, 1, err, sizeof err) == -1)
+		fail_msg("%s: %s", src, err);
 }
 
 #endif

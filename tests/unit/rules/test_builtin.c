@@ -154,6 +154,63 @@ test_enter_and_exit(void **unused)
 	run_free(r);
 }
 
+/* Every id starting with "long-" names a fence without a name. */
+static bool
+lookup_long(void *ctx, const char *id, struct builtin_fence *out)
+{
+	(void)ctx;
+	if (strncmp(id, "long-", 5) != 0)
+		return false;
+	memset(out, 0, sizeof *out);
+	out->id = id;
+	return true;
+}
+
+static void
+test_many_fences_at_once(void **unused)
+{
+	enum { N = 150 };
+	static char names[N][64];
+	struct builtin_fence hits[N];
+	struct builtin_fences fences = { hits, N, lookup_long, NULL };
+	struct builtin_pos pos = { S(10), true, true, 51.0, -114.0, false, 0,
+	    NULL };
+	struct run *r = run_new();
+	size_t i;
+
+	(void)unused;
+	/* More ids, and longer, than fit the built-ins' stack buffers. */
+	for (i = 0; i < N; i++) {
+		snprintf(names[i], sizeof names[i],
+		    "long-%03zu-an-identifier-of-some-length", N - 1 - i);
+		memset(&hits[i], 0, sizeof hits[i]);
+		hits[i].id = names[i];
+	}
+	builtin_eval(r->st, &pos, &r->set, &fences, &r->out, &r->cross);
+	assert_int_equal(r->out.n, N);
+	assert_string_equal(r->out.v[0].fence,
+	    "long-000-an-identifier-of-some-length");
+	assert_string_equal(r->out.v[N - 1].fence,
+	    "long-149-an-identifier-of-some-length");
+	assert_string_equal(r->out.v[N - 1].message,
+	    "entered long-149-an-identifier-of-some-length");
+	assert_int_equal(r->st->ninside, N);
+
+	/* All left at once: exits, in id order, found through lookup. */
+	alert_list_clear(&r->out);
+	builtin_crossings_clear(&r->cross);
+	fences.nhits = 0;
+	pos.time_ms = S(20);
+	builtin_eval(r->st, &pos, &r->set, &fences, &r->out, &r->cross);
+	assert_int_equal(r->out.n, N);
+	assert_string_equal(r->out.v[1].type, "fence_exit");
+	assert_string_equal(r->out.v[1].fence,
+	    "long-001-an-identifier-of-some-length");
+	assert_int_equal(r->cross.nexited, N);
+	assert_int_equal(r->st->ninside, 0);
+	run_free(r);
+}
+
 static void
 test_exits_before_enters(void **unused)
 {
@@ -477,6 +534,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_enter_and_exit),
 		cmocka_unit_test(test_exits_before_enters),
+		cmocka_unit_test(test_many_fences_at_once),
 		cmocka_unit_test(test_dwell_ignores_jitter),
 		cmocka_unit_test(test_cooldown),
 		cmocka_unit_test(test_cooldown_on_custom_alert),

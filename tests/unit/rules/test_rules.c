@@ -1,7 +1,7 @@
 /*
- * Unit tests for rules/rules.c: settings overlay and validation, custom
- * rule order and overriding, alerts, dev.state through JSON, dev.command,
- * the failure policy, reload, and the example file.
+ * Unit tests for rules/rules.c: load errors, settings seen by rules,
+ * custom rule order and overriding, alerts, dev.state through JSON,
+ * dev.command, the failure policy, reload, and the example file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,49 +14,6 @@
 #include "tests/unit/rules/harness.h"
 
 #include "rules/check.h"
-
-static void
-test_settings_overlay(void **state)
-{
-	struct rules *r;
-	const struct settings *s;
-
-	(void)state;
-	r = h_load("return { defaults = { speed_limit = 100, "
-	    "overspeed_duration = 30, cooldown = 60, limit_v = 11 },"
-	    " devices = { ['111'] = { speed_limit = 80, fences = {'z', 'depot'} },"
-	    " [222] = { speed_limit = false, overspeed_end = true,"
-	    " overspeed_hysteresis = 2, fence_dwell = 15 } } }");
-	/* Unlisted: the defaults; SPEC defaults for the rest. */
-	s = rules_settings(r, "999");
-	assert_true(s->has_speed_limit);
-	assert_true(s->speed_limit == 100);
-	assert_true(s->overspeed_duration == 30);
-	assert_true(s->overspeed_hysteresis == 5);
-	assert_false(s->overspeed_end);
-	assert_true(s->all_fences);
-	assert_true(s->fence_dwell == 0);
-	assert_true(s->cooldown == 60);
-	assert_true(settings_fence_enabled(s, "anything"));
-	/* 111 overrides the limit and the fences, inherits the rest. */
-	s = rules_settings(r, "111");
-	assert_true(s->speed_limit == 80);
-	assert_true(s->overspeed_duration == 30);
-	assert_true(s->cooldown == 60);
-	assert_false(s->all_fences);
-	assert_int_equal(s->nfences, 2);
-	assert_true(settings_fence_enabled(s, "depot"));
-	assert_true(settings_fence_enabled(s, "z"));
-	assert_false(settings_fence_enabled(s, "home"));
-	/* 222 (an integer key) removes the limit. */
-	s = rules_settings(r, "222");
-	assert_false(s->has_speed_limit);
-	assert_true(s->overspeed_end);
-	assert_true(s->overspeed_hysteresis == 2);
-	assert_true(s->fence_dwell == 15);
-	assert_int_equal(rules_device_count(r), 2);
-	rules_free(r);
-}
 
 static void
 test_settings_visible_read_only(void **state)
@@ -88,38 +45,11 @@ test_settings_visible_read_only(void **state)
 }
 
 static void
-test_settings_validation(void **state)
+test_load_errors_name_the_line(void **state)
 {
 	const char *e;
 
 	(void)state;
-	e = h_load_err("return { devices = { ['123'] = { speed_limit = '80' } } }");
-	assert_non_null(strstr(e, "device '123'"));
-	assert_non_null(strstr(e, "speed_limit"));
-	e = h_load_err("return { defaults = { overspeed_duration = -1 } }");
-	assert_non_null(strstr(e, "defaults"));
-	assert_non_null(strstr(e, "overspeed_duration"));
-	e = h_load_err("return { devices = { x = { fences = 5 } } }");
-	assert_non_null(strstr(e, "device 'x'"));
-	assert_non_null(strstr(e, "fences"));
-	e = h_load_err("return { devices = { x = { fences = {'a', 3} } } }");
-	assert_non_null(strstr(e, "fences[2]"));
-	e = h_load_err("return { devices = { x = { overspeed_end = 1 } } }");
-	assert_non_null(strstr(e, "overspeed_end"));
-	e = h_load_err("return { devices = { y = { cooldown = true } } }");
-	assert_non_null(strstr(e, "device 'y': cooldown"));
-	e = h_load_err("return { default = {} }");
-	assert_non_null(strstr(e, "unknown top-level key 'default'"));
-	e = h_load_err("return { rules = { sos = function() end } }");
-	assert_non_null(strstr(e, "built-in"));
-	e = h_load_err("return { rules = { ['a:b'] = function() end } }");
-	assert_non_null(strstr(e, "a:b"));
-	e = h_load_err("return { devices = { x = { rules = { r = 5 } } } }");
-	assert_non_null(strstr(e, "device 'x': rules.r"));
-	e = h_load_err("return { devices = { ['a b'] = {} } }");
-	assert_non_null(strstr(e, "a b"));
-	e = h_load_err("return 5");
-	assert_non_null(strstr(e, "must return a table"));
 	/* Syntax and runtime errors name the file and the line. */
 	e = h_load_err("return {\n defaults = { x = }\n}");
 	assert_non_null(strstr(e, "t.lua:2:"));
@@ -203,42 +133,6 @@ test_alerts(void **state)
 	assert_non_null(strstr(res->errors[3].message, "'t'"));
 	assert_string_equal(res->errors[4].rule, "e");
 	assert_string_equal(res->errors[4].device, "d");
-	rules_free(r);
-	free(st);
-}
-
-static void
-test_position_fields(void **state)
-{
-	struct rules *r;
-	const struct rules_result *res;
-	char *st = NULL;
-
-	(void)state;
-	r = h_load_nc("return { rules = { a = function(pos) return { type = 'p',"
-	    " message = string.format(string.rep('%s', 13, ' '),"
-	    "  math.type(pos.time), pos.time, pos.time_ms,"
-	    "  math.type(pos.speed), pos.speed, type(pos.device), type(pos.imei),"
-	    "  type(pos.sat), type(pos.odd), #pos.inside, pos.inside[2],"
-	    "  #pos.entered, #pos.exited) } end,"
-	    " b = function(pos) pos.speed = 0 end,"
-	    " c = function(pos) table.insert(pos.inside, 'evil') end,"
-	    " d = function(pos) setmetatable(pos, {}) end,"
-	    " e = function(pos) return { type = 's' .. pos.speed .. #pos.inside } end } }");
-	res = h_run(r, "dev",
-	    "time=1732320000999 speed=42.5 device=359710049095095 "
-	    "imei=359710049095095 sat=09 odd=1e5 in=f1,f2 exit=f3", &st);
-	/* sat=09 has a leading zero: not a plain number, stays a string. */
-	assert_string_equal(res->alerts[0].message,
-	    "integer 1732320000 1732320000999 float 42.5 string string string "
-	    "string 2 f2 0 1");
-	/* b, c, d were refused and e saw the position unchanged. */
-	assert_int_equal(res->nerrors, 3);
-	assert_string_equal(res->alerts[1].type, "s42.52");
-	/* The reused tables are refilled: fields of the last report vanish. */
-	res = h_run(r, "dev", "time=5000 speed=7", &st);
-	assert_string_equal(res->alerts[0].message,
-	    "integer 5 5000 integer 7 nil nil nil nil 0 nil 0 0");
 	rules_free(r);
 	free(st);
 }
@@ -524,12 +418,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_settings_overlay),
 		cmocka_unit_test(test_settings_visible_read_only),
-		cmocka_unit_test(test_settings_validation),
+		cmocka_unit_test(test_load_errors_name_the_line),
 		cmocka_unit_test(test_rule_order_and_override),
 		cmocka_unit_test(test_alerts),
-		cmocka_unit_test(test_position_fields),
 		cmocka_unit_test(test_state_round_trip),
 		cmocka_unit_test(test_state_refusals),
 		cmocka_unit_test(test_commands),
