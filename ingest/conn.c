@@ -27,8 +27,10 @@
  * error writing the replies), the bytes the kernel still holds for it are
  * read and decoded, and its last incomplete frame is flushed as at end of
  * stream, before the connection goes: a report that reached us is never
- * dropped because the peer hung up abruptly.  Only peers we cut off on
- * purpose (bad input, idle, replies not taken) lose what they sent after.
+ * dropped because the peer hung up abruptly.  At shutdown, too, what the
+ * kernel holds is read and decoded first (but for incomplete frames).
+ * Only peers we cut off on purpose (bad input, idle, replies not taken)
+ * lose what they sent after.
  *
  * The set keeps the open
  * connections in a list (for shutdown) and a map from device id to the
@@ -374,12 +376,13 @@ take_backlog(struct conn *c, bool paced, bool *stopped)
 }
 
 /*
- * The peer is gone or going (a reset, a failed write): reads what the
- * kernel still holds for it (it arrived before the end), decodes it, the
- * last incomplete frame flushed as at end of stream, then frees c.
+ * Reads what the kernel still holds for c (it arrived before the end, or
+ * before a shutdown) and decodes it, holds or not; eof: the peer is gone
+ * (a reset, a failed write), so its last incomplete frame is flushed as at
+ * end of stream.  Returns false once c is gone (or closing).
  */
-static void
-conn_end(struct conn *c, const char *reason)
+static bool
+drain(struct conn *c, bool eof)
 {
 	struct conn_set *cs = c->set;
 	evutil_socket_t fd = event_get_fd(c->rev);
@@ -387,21 +390,27 @@ conn_end(struct conn *c, const char *reason)
 	ssize_t have, n;
 
 	if ((have = take_backlog(c, false, &stopped)) == -1)
-		return;
+		return false;
 	for (int i = 0; i < CONN_DRAIN_READS; i++) {
 		n = recv(fd, cs->rbuf + have, cs->rsize - (size_t)have, 0);
 		if (n <= 0)
 			break;
 		metric_add(cs->bytes, (double)n);
 		if (!feed(c, cs->rbuf, (size_t)have + (size_t)n, false, false))
-			return;
+			return false;
 		have = (ssize_t)c->restlen;
 		if (have > 0)
 			memcpy(cs->rbuf, c->rest, (size_t)have);
 	}
-	if (!feed(c, cs->rbuf, (size_t)have, true, false))
-		return;
-	conn_free(c, reason);
+	return !eof || feed(c, cs->rbuf, (size_t)have, true, false);
+}
+
+/* The peer is gone: what it sent before is decoded, then c is freed. */
+static void
+conn_end(struct conn *c, const char *reason)
+{
+	if (drain(c, true))
+		conn_free(c, reason);
 }
 
 static void
@@ -508,16 +517,15 @@ conn_set_new(struct event_base *base, struct writer *w,
 void
 conn_set_free(struct conn_set *cs)
 {
-	bool stopped;
-
 	if (cs == NULL)
 		return;
-	/* Frames read before a hold are decoded: they were taken from the
-	 * peers' sockets, and nobody else has them. */
+	/* What the peers sent before the end, taken by the kernel (so sent,
+	 * as far as they know) or read before a hold, is decoded first;
+	 * only incomplete frames go with the connections. */
 	for (struct conn *c = cs->head, *next; c != NULL; c = next) {
 		next = c->next;
-		if (c->backlog && !c->closing)
-			(void)take_backlog(c, false, &stopped);
+		if (!c->closing)
+			(void)drain(c, false);
 	}
 	while (cs->head != NULL)
 		conn_free(cs->head, "shutting down");

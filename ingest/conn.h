@@ -40,7 +40,9 @@ struct conn_set *conn_set_new(struct event_base *base, struct writer *w,
 
 /*
  * Closes every connection (devices are marked offline) and frees cs;
- * conn_set_free(NULL) does nothing.
+ * conn_set_free(NULL) does nothing.  What the peers had sent and the
+ * kernel holds (or the set had read during a hold) is decoded and handed
+ * to the writer first; only incomplete frames are lost.
  */
 void conn_set_free(struct conn_set *cs);
 

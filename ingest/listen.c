@@ -5,7 +5,8 @@
  * UDP datagrams are read with recvmmsg, UDP_VLEN per call and at most
  * UDP_BATCH per wake-up (so a flood cannot starve TCP peers), into one
  * buffer of UDP_VLEN slots; each is decoded on its own by one shared
- * session, which holds no per-peer state that matters for UDP.
+ * session, which holds no per-peer state that matters for UDP.  When the
+ * socket is closed, the datagrams still queued on it are read first.
  */
 #include "ingest/listen.h"
 
@@ -36,6 +37,9 @@
 /* Datagrams per recvmmsg call, and per wake-up at most. */
 #define UDP_VLEN 64
 #define UDP_BATCH 256
+/* Datagrams read at most when closing: more than the receive buffer can
+ * hold (it is counted in bytes, with some overhead per datagram). */
+#define UDP_DRAIN 65536
 /* Receive buffer asked for: room for a few seconds of datagrams while the
  * loop is busy elsewhere (the kernel caps it at net.core.rmem_max). */
 #define UDP_RCVBUF (4 << 20)
@@ -130,14 +134,14 @@ on_udp_frame(void *arg, const struct session_frame *f)
 		    d->fromlen, d->peer, f);
 }
 
+/* Reads and handles up to max datagrams, fewer when no more are queued. */
 static void
-on_udp(evutil_socket_t fd, short what, void *arg)
+udp_read(struct listen *l, int max)
 {
-	struct listen *l = arg;
+	evutil_socket_t fd = l->udp_fd;
 	int got = 0;
 
-	(void)what;
-	while (got < UDP_BATCH) {
+	while (got < max) {
 		int n;
 
 		for (int i = 0; i < UDP_VLEN; i++) {
@@ -172,6 +176,14 @@ on_udp(evutil_socket_t fd, short what, void *arg)
 		if (n < UDP_VLEN)
 			return;
 	}
+}
+
+static void
+on_udp(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	udp_read(arg, UDP_BATCH);
 }
 
 /* ---- Set-up ---- */
@@ -341,6 +353,10 @@ listen_free(struct listen *l)
 {
 	if (l == NULL)
 		return;
+	/* Datagrams the kernel took before we stopped were sent, as far as
+	 * their devices know: they are handled, not dropped with the socket. */
+	if (l->udp_fd != -1 && l->udp_session != NULL && l->msgs != NULL)
+		udp_read(l, UDP_DRAIN);
 	if (l->tcp != NULL)
 		evconnlistener_free(l->tcp);
 	if (l->resume != NULL)

@@ -30,7 +30,11 @@ struct listen *listen_new(struct event_base *base,
     const struct conf_hostport *addr, struct conn_set *cs, struct writer *w,
     size_t max_frame, struct metrics *m, char *err, size_t errlen);
 
-/* Stops listening and frees l; listen_free(NULL) does nothing. */
+/*
+ * Stops listening and frees l; listen_free(NULL) does nothing.  The
+ * datagrams already queued on the UDP socket are handled first (written,
+ * answered, observed), as if read by the loop.
+ */
 void listen_free(struct listen *l);
 
 /* The port actually bound. */

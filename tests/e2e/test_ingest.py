@@ -551,6 +551,35 @@ class HeldIdleTest(IngestCase):
         self.assertGreater(log.index("closed: idle for 1 s"), resumed, log)
 
 
+class ShutdownTest(IngestCase):
+
+    def test_stop_writes_what_the_kernel_had_taken(self):
+        dev = self.tcp()
+        dev.send(TK_BP00)
+        dev.expect(b"(076543210987AP01HSO)")
+        udp = self.udp()
+        # Stopped, the daemon reads nothing: what the devices send waits
+        # in its sockets, sent as far as they know, when SIGTERM comes.
+        self.ingest.proc.send_signal(signal.SIGSTOP)
+        try:
+            dev.send(b"".join(br00(TK_ID, 15, i // 60, i % 60)
+                              for i in range(400)))
+            for i in range(1000):
+                udp.send(GPS_TRACKER.replace(
+                    b"095612.000", b"09%02d%02d.000" % (i // 60, i % 60)))
+            self.ingest.proc.send_signal(signal.SIGTERM)
+        finally:
+            self.ingest.proc.send_signal(signal.SIGCONT)
+        self.assertEqual(self.ingest.proc.wait(15), 0, self.ingest.log())
+        got = self.r.xrange(POS)
+        self.assertEqual(len(got), 1400)
+        self.assertEqual([e["time"] for _, e in got if e["device"] == TK_ID],
+                         [str(ms(2018, 3, 12, 15, i // 60, i % 60))
+                          for i in range(400)])
+        self.assertEqual(len({e["time"] for _, e in got
+                              if e["device"] == IMEI}), 1000)
+
+
 class MetricsTest(IngestCase):
 
     def test_metrics_and_healthz(self):
