@@ -150,15 +150,10 @@ run(struct engine *e)
 		goto out;
 	}
 	metrics_set_health(e->metrics, health, e);
-	if (e->o.metrics != NULL) {
-		struct conf_hostport hp;
-
-		conf_parse_hostport(e->o.metrics, &hp, err, sizeof err);
-		if (metrics_serve(e->metrics, e->base, hp.host, hp.port, err,
-		    sizeof err) == -1) {
-			log_error("--metrics: %s", err);
-			goto out;
-		}
+	if (e->o.metrics != NULL && metrics_serve_addr(e->metrics, e->base,
+	    e->o.metrics, err, sizeof err) == -1) {
+		log_error("--metrics: %s", err);
+		goto out;
 	}
 	e->sighup = evsignal_new(e->base, SIGHUP, on_signal, e);
 	e->sigint = evsignal_new(e->base, SIGINT, on_signal, e);
@@ -201,17 +196,10 @@ main(int argc, char **argv)
 		.opts = engine_opts_table,
 		.values = &e.o,
 	};
-	char err[CONF_ERR_LEN];
-	int first;
+	int first, rc;
 
-	switch (conf_parse(&spec, &e.common, argc, argv, &first, err,
-	    sizeof err)) {
-	case CONF_ERROR:
-		fprintf(stderr, "%s: %s\n", PROG, err);
-		return 2;
-	case CONF_DONE:
-		return 0;
-	}
+	if ((rc = conf_parse_main(&spec, &e.common, argc, argv, &first)) >= 0)
+		return rc;
 	if (first < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG,
 		    argv[first]);

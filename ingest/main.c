@@ -467,15 +467,10 @@ run(struct ingest *ing)
 		goto out;
 	}
 	listen_observe(ing->listen, on_udp_frame, ing);
-	if (ing->o.metrics != NULL) {
-		struct conf_hostport hp;
-
-		conf_parse_hostport(ing->o.metrics, &hp, err, sizeof err);
-		if (metrics_serve(ing->metrics, ing->base, hp.host, hp.port, err,
-		    sizeof err) == -1) {
-			log_error("--metrics: %s", err);
-			goto out;
-		}
+	if (ing->o.metrics != NULL && metrics_serve_addr(ing->metrics, ing->base,
+	    ing->o.metrics, err, sizeof err) == -1) {
+		log_error("--metrics: %s", err);
+		goto out;
 	}
 	ing->sigint = evsignal_new(ing->base, SIGINT, on_signal, ing);
 	ing->sigterm = evsignal_new(ing->base, SIGTERM, on_signal, ing);
@@ -524,15 +519,10 @@ main(int argc, char **argv)
 		.values = &ing.o,
 	};
 	char err[CONF_ERR_LEN];
-	int first;
+	int first, rc;
 
-	switch (conf_parse(&spec, &ing.common, argc, argv, &first, err, sizeof err)) {
-	case CONF_ERROR:
-		fprintf(stderr, "%s: %s\n", PROG, err);
-		return 2;
-	case CONF_DONE:
-		return 0;
-	}
+	if ((rc = conf_parse_main(&spec, &ing.common, argc, argv, &first)) >= 0)
+		return rc;
 	log_set_name("ingest");
 	log_set_level((enum log_level)ing.common.log_level);
 	if (ing.o.udp && !ing.o.decode) {

@@ -539,3 +539,21 @@ conf_check_redis_url(const char *val, char *err, size_t errlen)
 
 	return conf_redis_url(val, &r, err, errlen);
 }
+
+int
+conf_parse_main(const struct conf_spec *spec, struct conf_common *common,
+    int argc, char **argv, int *first_arg)
+{
+	char err[CONF_ERR_LEN];
+
+	switch (conf_parse(spec, common, argc, argv, first_arg, err,
+	    sizeof err)) {
+	case CONF_ERROR:
+		fprintf(stderr, "%s: %s\n", spec->prog, err);
+		return 2;
+	case CONF_DONE:
+		return 0;
+	default:
+		return -1;
+	}
+}

@@ -100,6 +100,14 @@ enum conf_result {
 int conf_parse(const struct conf_spec *spec, struct conf_common *common,
     int argc, char **argv, int *first_arg, char *err, size_t errlen);
 
+/*
+ * conf_parse for a program's main(): prints the error line itself, as
+ * "<prog>: <reason>" on stderr.  Returns -1 when the program should run,
+ * else the exit status: 0 after --help or --version, 2 on a bad flag.
+ */
+int conf_parse_main(const struct conf_spec *spec, struct conf_common *common,
+    int argc, char **argv, int *first_arg);
+
 /* Writes the usage text generated from the tables to fp. */
 void conf_usage(const struct conf_spec *spec, FILE *fp);
 

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/conf.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -418,4 +419,15 @@ metrics_serve(struct metrics *m, struct event_base *base, const char *host,
 		    ((struct sockaddr_in *)&ss)->sin_port);
 	log_info("metrics: serving http://%s:%d/metrics", host, port);
 	return 0;
+}
+
+int
+metrics_serve_addr(struct metrics *m, struct event_base *base,
+    const char *hostport, char *err, size_t errlen)
+{
+	struct conf_hostport hp;
+
+	if (conf_parse_hostport(hostport, &hp, err, errlen) == -1)
+		return -1;
+	return metrics_serve(m, base, hp.host, hp.port, err, errlen);
 }

@@ -90,4 +90,11 @@ void metrics_set_health(struct metrics *m, metrics_health_fn *fn, void *arg);
 int metrics_serve(struct metrics *m, struct event_base *base, const char *host,
     int port, char *err, size_t errlen);
 
+/*
+ * metrics_serve on the address of a --metrics flag, "HOST:PORT" (checked
+ * already by the flag table).  Returns 0, or -1 with a reason in err.
+ */
+int metrics_serve_addr(struct metrics *m, struct event_base *base,
+    const char *hostport, char *err, size_t errlen);
+
 #endif

@@ -253,10 +253,34 @@ test_redis_urls(void **state)
 	assert_non_null(strstr(err, "database"));
 }
 
+/* conf_parse_main: -1 to run, 0 after --help, 2 on a bad flag. */
+static void
+test_parse_main(void **state)
+{
+	struct conf_spec spec = { "prog", "[flags]", "Tests.", opts, &v };
+	char *ok[] = { (char *)"prog", (char *)"--prefix", (char *)"x", NULL };
+	char *bad[] = { (char *)"prog", (char *)"--no-such-flag", NULL };
+	char *help[] = { (char *)"prog", (char *)"--help", NULL };
+	FILE *saved = stdout;
+	int first;
+
+	(void)state;
+	assert_int_equal(conf_parse_main(&spec, &common, 3, ok, &first), -1);
+	assert_string_equal(common.prefix, "x");
+	assert_int_equal(conf_parse_main(&spec, &common, 2, bad, &first), 2);
+	/* --help prints the usage on stdout: keep it out of the test log. */
+	stdout = fopen("/dev/null", "w");
+	assert_non_null(stdout);
+	assert_int_equal(conf_parse_main(&spec, &common, 2, help, &first), 0);
+	fclose(stdout);
+	stdout = saved;
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_parse_main, setup),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_values_and_operands),
 		cmocka_unit_test(test_errors_name_the_flag),
