@@ -161,9 +161,10 @@ run(struct engine *e)
 	evsignal_add(e->sighup, NULL);
 	evsignal_add(e->sigint, NULL);
 	evsignal_add(e->sigterm, NULL);
-	log_info("started (redis %s, prefix %s, group %s, consumer %s, "
-	    "rules %s)", e->common.redis, e->common.prefix, e->o.group,
-	    e->o.consumer, e->o.rules != NULL ? e->o.rules : "(defaults)");
+	/* The Redis URL is not logged: it may hold a password. */
+	log_info("started (prefix %s, group %s, consumer %s, rules %s)",
+	    e->common.prefix, e->o.group, e->o.consumer,
+	    e->o.rules != NULL ? e->o.rules : "(defaults)");
 	event_base_dispatch(e->base);
 	rc = 0;
 out:
