@@ -944,14 +944,3 @@ downlink_free(struct downlink *dl)
 	free(dl);
 }
 
-const char *
-downlink_ingest_id(const struct downlink *dl)
-{
-	return dl->ingest_id;
-}
-
-size_t
-downlink_pending(const struct downlink *dl)
-{
-	return devtab_pending(dl->tab);
-}

@@ -92,10 +92,4 @@ void downlink_udp_frame(struct downlink *dl, int fd,
     const struct sockaddr *from, socklen_t fromlen, const char *peer,
     const struct session_frame *f);
 
-/* This process's id, the value of its claims ("host:pid:start-ms"). */
-const char *downlink_ingest_id(const struct downlink *dl);
-
-/* Commands held in memory (waiting, being claimed or claimed). */
-size_t downlink_pending(const struct downlink *dl);
-
 #endif

@@ -373,12 +373,6 @@ listen_free(struct listen *l)
 	free(l);
 }
 
-int
-listen_port(const struct listen *l)
-{
-	return l->port;
-}
-
 void
 listen_observe(struct listen *l, listen_udp_fn *fn, void *arg)
 {

@@ -37,9 +37,6 @@ struct listen *listen_new(struct event_base *base,
  */
 void listen_free(struct listen *l);
 
-/* The port actually bound. */
-int listen_port(const struct listen *l);
-
 /*
  * Called for every datagram's frame after its reply was sent: fd is the
  * UDP socket (to send more to `from`), peer is "ip:port".  All borrowed for

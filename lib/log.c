@@ -25,18 +25,6 @@ log_set_level(enum log_level level)
 	log_level = level;
 }
 
-int
-log_parse_level(const char *s, enum log_level *out)
-{
-	for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++) {
-		if (strcmp(s, level_names[i]) == 0) {
-			*out = (enum log_level)i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 bool
 log_enabled(enum log_level level)
 {

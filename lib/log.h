@@ -18,9 +18,6 @@ void log_set_name(const char *name);
 /* Sets the lowest level that is printed (default LOG_INFO). */
 void log_set_level(enum log_level level);
 
-/* Parses "debug", "info", "warn" or "error"; returns -1 on anything else. */
-int log_parse_level(const char *s, enum log_level *out);
-
 /* True when lines of this level are printed. */
 bool log_enabled(enum log_level level);
 

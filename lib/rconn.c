@@ -599,8 +599,3 @@ rconn_set_reply_timeout(struct rconn *rc, int ms)
 		evtimer_del(rc->stall);
 }
 
-size_t
-rconn_pending(const struct rconn *rc)
-{
-	return rc->pending;
-}

@@ -131,7 +131,4 @@ void rconn_reserve(struct rconn *rc, size_t bytes);
  */
 void rconn_flush(struct rconn *rc);
 
-/* Number of commands sent and not yet answered. */
-size_t rconn_pending(const struct rconn *rc);
-
 #endif

@@ -20,16 +20,16 @@ static const struct rules_field sample_fields[] = {
 };
 static const char *const sample_inside[] = { "sample" };
 
+/*
+ * The sample position every rule runs against: a valid fix with speed,
+ * course, altitude, odometer, ignition, charge, power, battery,
+ * battery_level and sat, inside and just entered fence "sample", no
+ * alarm.  Its device field is replaced by the device being checked.
+ */
 static const struct rules_pos sample_pos = {
 	sample_fields, sizeof sample_fields / sizeof *sample_fields,
 	sample_inside, 1, sample_inside, 1, NULL, 0,
 };
-
-const struct rules_pos *
-check_sample_pos(void)
-{
-	return &sample_pos;
-}
 
 size_t
 check_self(struct rules *r, FILE *report, char *err, size_t errlen)

@@ -12,14 +12,6 @@
 #include "rules/rules.h"
 
 /*
- * The sample position every rule runs against (static): a valid fix with
- * speed, course, altitude, odometer, ignition, charge, power, battery,
- * battery_level and sat, inside and just entered fence "sample", no
- * alarm.  Its device field is replaced by the device being checked.
- */
-const struct rules_pos *check_sample_pos(void);
-
-/*
  * Runs every custom rule once for every listed device and for a device
  * using the defaults ("sample device"), on the sample position with empty
  * state, then clears the failure counters this left.  Each failure is

@@ -230,9 +230,3 @@ helpers_load(struct sandbox *sb, char *err, size_t errlen)
 	return sandbox_call(sb, 0, 0, err, errlen);
 }
 
-const char *
-helpers_source(size_t *len)
-{
-	*len = sizeof helpers_lua - 1;
-	return helpers_lua;
-}

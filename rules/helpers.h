@@ -28,7 +28,4 @@
  */
 int helpers_load(struct sandbox *sb, char *err, size_t errlen);
 
-/* The helpers' Lua source (static; *len set to its length). */
-const char *helpers_source(size_t *len);
-
 #endif

@@ -132,8 +132,3 @@ strikes_clear(struct strikes *s)
 	s->n = 0;
 }
 
-size_t
-strikes_count(const struct strikes *s)
-{
-	return s->n;
-}

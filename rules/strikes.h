@@ -37,7 +37,4 @@ void strikes_del(struct strikes *s, const char *device, size_t rule);
 /* Removes every pair. */
 void strikes_clear(struct strikes *s);
 
-/* Number of pairs stored. */
-size_t strikes_count(const struct strikes *s);
-
 #endif
