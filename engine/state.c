@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/json.h"
 #include "lib/resp.h"
 #include "lib/xmalloc.h"
 
@@ -394,31 +395,13 @@ sb_int(struct sbuf *b, int64_t v)
 	b->len += resp_int(sb_room(b, RESP_INT_MAX), v);
 }
 
-/*
- * A finite double as jansson prints it: "%.17g", ".0" added when that
- * has neither '.' nor an exponent, and the exponent without '+' or
- * leading zeros.
- */
+/* A finite double as jansson prints it. */
 static void
 sb_real(struct sbuf *b, double x)
 {
-	char buf[40], *e;
-	int n = snprintf(buf, sizeof buf - 2, "%.17g", x);
+	char buf[JSONW_REAL_MAX];
 
-	if ((e = strchr(buf, 'e')) != NULL) {
-		char *q = e + 1, *digits = q + 1;
-
-		if (*q == '-')
-			q++;
-		while (*digits == '0')
-			digits++;
-		memmove(q, digits, strlen(digits) + 1);
-		n = (int)strlen(buf);
-	} else if (strchr(buf, '.') == NULL) {
-		buf[n++] = '.';
-		buf[n++] = '0';
-	}
-	sb_put(b, buf, (size_t)n);
+	sb_put(b, buf, jsonw_real_text(buf, x));
 }
 
 /* True when s holds only printable ASCII (no escapes but '"' and '\\'). */

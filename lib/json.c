@@ -393,3 +393,27 @@ jsonw_null(struct jsonw *j)
 	put(j, "null", 4);
 	after_value(j);
 }
+
+size_t
+jsonw_real_text(char *buf, double x)
+{
+	int n = snprintf(buf, JSONW_REAL_MAX - 2, "%.17g", x);
+	char *e, *from;
+
+	if ((e = strchr(buf, 'e')) != NULL) {
+		e++;
+		if (*e == '-')
+			e++;
+		for (from = e; *from == '+' || *from == '0'; from++)
+			;
+		if (*from == '\0')
+			from--;		/* keep one digit */
+		memmove(e, from, strlen(from) + 1);
+		return strlen(buf);
+	}
+	if (strchr(buf, '.') == NULL) {
+		memcpy(buf + n, ".0", 3);
+		n += 2;
+	}
+	return (size_t)n;
+}

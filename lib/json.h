@@ -81,6 +81,16 @@ void jsonw_int(struct jsonw *j, int64_t v);
 void jsonw_bool(struct jsonw *j, bool v);
 void jsonw_null(struct jsonw *j);
 
+/*
+ * Writes finite x into buf (JSONW_REAL_MAX bytes) exactly as jansson's
+ * json_dumps prints a real: "%.17g", ".0" added when that has neither '.'
+ * nor an exponent, and the exponent without '+' or leading zeros.  Lets
+ * our encoders produce jansson's bytes without building jansson objects.
+ * Returns the length (buf is NUL-terminated).
+ */
+#define JSONW_REAL_MAX 40
+size_t jsonw_real_text(char *buf, double x);
+
 /* True when text[0..len) is a number in RFC 8259 grammar. */
 bool jsonw_is_number(const char *text, size_t len);
 

@@ -15,6 +15,7 @@
 
 #include <lauxlib.h>
 
+#include "lib/json.h"
 #include "lib/xmalloc.h"
 
 /* {==================================================================
@@ -168,30 +169,13 @@ put_int(struct luajson_buf *b, lua_Integer v)
 	put(b, p, (size_t)(buf + sizeof buf - p));
 }
 
-/* A real as jansson writes it: %.17g, ".0" if it looks like an integer,
- * no '+' nor leading zeros in the exponent. */
+/* A real as jansson writes it. */
 static void
 put_real(struct luajson_buf *b, double d)
 {
-	char buf[40], *e, *from;
-	int n = snprintf(buf, sizeof buf - 3, "%.17g", d);
+	char buf[JSONW_REAL_MAX];
 
-	if (strchr(buf, '.') == NULL && strchr(buf, 'e') == NULL) {
-		memcpy(buf + n, ".0", 3);
-		n += 2;
-	}
-	if ((e = strchr(buf, 'e')) != NULL) {
-		e++;
-		if (*e == '-')
-			e++;
-		for (from = e; *from == '+' || *from == '0'; from++)
-			;
-		if (*from == '\0')
-			from--;		/* keep one zero */
-		memmove(e, from, strlen(from) + 1);
-		n = (int)strlen(buf);
-	}
-	put(b, buf, (size_t)n);
+	put(b, buf, jsonw_real_text(buf, d));
 }
 
 void

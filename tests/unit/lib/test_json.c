@@ -172,11 +172,42 @@ test_growth_and_reset(void **state)
 	jsonw_free(NULL);
 }
 
+/* Reals come out byte for byte as jansson's own json_dumps prints them. */
+static void
+test_real_text_matches_jansson(void **state)
+{
+	static const double xs[] = { 0.0, 1.0, -2.0, 0.5, 0.1, 48.1173,
+		-114.083, 92.4, 1e20, 1e21, 1e-5, -1.5e-7, 1e300, 123456789.0,
+		1e16, 1e17, 2.2250738585072014e-308, 3.0e-320 };
+	char buf[JSONW_REAL_MAX];
+
+	(void)state;
+	/* Hand-checked forms first: ".0" added, exponent without '+'/zeros. */
+	assert_int_equal(jsonw_real_text(buf, 1.0), 3);
+	assert_string_equal(buf, "1.0");
+	jsonw_real_text(buf, 1e21);
+	assert_string_equal(buf, "1e21");
+	jsonw_real_text(buf, -1.5e-7);
+	assert_string_equal(buf, "-1.4999999999999999e-7");
+	for (size_t k = 0; k < sizeof xs / sizeof xs[0]; k++) {
+		json_t *v = json_real(xs[k]);
+		char *want = json_dumps(v, JSON_ENCODE_ANY);
+		size_t n = jsonw_real_text(buf, xs[k]);
+
+		assert_non_null(want);
+		assert_string_equal(buf, want);
+		assert_int_equal(n, strlen(want));
+		free(want);
+		json_decref(v);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_string_escapes),
+		cmocka_unit_test(test_real_text_matches_jansson),
 		cmocka_unit_test(test_string_utf8),
 		cmocka_unit_test(test_escaped_bytes),
 		cmocka_unit_test(test_numbers_kept_as_text),
