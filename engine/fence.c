@@ -16,6 +16,7 @@
 #include "engine/fence_parse.h"
 #include "engine/geo.h"
 #include "engine/rtree.h"
+#include "lib/hash.h"
 #include "lib/log.h"
 #include "lib/xmalloc.h"
 
@@ -94,21 +95,11 @@ fence_geos_attach(struct fence_geos *g, GEOSContextHandle_t handle)
 
 /* ---- the builder ------------------------------------------------------- */
 
-static uint64_t
-hash_id(const char *s)
-{
-	uint64_t h = 14695981039346656037ull;	/* FNV-1a */
-
-	while (*s != '\0')
-		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
-	return h;
-}
-
 /* The slot holding id, or the empty slot where it would go. */
 static size_t
 id_slot(const struct fence_builder *b, const char *id)
 {
-	size_t mask = b->nids - 1, i = hash_id(id) & mask;
+	size_t mask = b->nids - 1, i = hash_str(id) & mask;
 
 	while (b->ids[i] != NULL && strcmp(b->ids[i], id) != 0)
 		i = (i + 1) & mask;
@@ -302,7 +293,7 @@ index_ids(struct fence_set *set)
 	set->slots = xcalloc(slots, sizeof *set->slots);
 	set->mask = slots - 1;
 	for (i = 0; i < set->n; i++) {
-		uint64_t h = hash_id(set->fences[i]->id);
+		uint64_t h = hash_str(set->fences[i]->id);
 
 		for (j = h & set->mask; set->slots[j].idx != 0;
 		    j = (j + 1) & set->mask)
@@ -372,7 +363,7 @@ fence_set_get(const struct fence_set *set, size_t i)
 long
 fence_set_find(const struct fence_set *set, const char *id)
 {
-	uint64_t h = hash_id(id);
+	uint64_t h = hash_str(id);
 	uint32_t tag = (uint32_t)(h >> 32);
 	size_t j;
 

@@ -58,6 +58,7 @@
 #include "ingest/writer.h"
 #include "lib/clock.h"
 #include "lib/escape.h"
+#include "lib/hash.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/xmalloc.h"
@@ -146,11 +147,7 @@ conn_peer_name(const struct sockaddr *sa, char *buf, size_t size)
 static unsigned
 bucket(const char *id)
 {
-	unsigned h = 2166136261u;	/* FNV-1a */
-
-	for (; *id != '\0'; id++)
-		h = (h ^ (unsigned char)*id) * 16777619u;
-	return h % CONN_MAP_BUCKETS;
+	return (unsigned)(hash_str(id) % CONN_MAP_BUCKETS);
 }
 
 static void

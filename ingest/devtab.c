@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/hash.h"
 #include "lib/xmalloc.h"
 
 /* One TCP connection that identified as one or more devices. */
@@ -68,11 +69,7 @@ struct devtab {
 static size_t
 hash(const char *id, size_t n)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	for (; *id != '\0'; id++)
-		h = (h ^ (unsigned char)*id) * 16777619u;
-	return h & (n - 1);
+	return (size_t)hash_str(id) & (n - 1);
 }
 
 static void

@@ -36,6 +36,7 @@
 #include "ingest/report.h"
 #include "lib/clock.h"
 #include "lib/escape.h"
+#include "lib/hash.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/resp.h"
@@ -185,11 +186,7 @@ writer_new(struct outbox *ob, struct event_base *base, const char *prefix,
 static size_t
 hash_key(const char *s, size_t len)
 {
-	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return (size_t)h;
+	return (size_t)hash_bytes(s, len);
 }
 
 /* Forgets the fields waiting (their memory too: a device that is not

@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <lauxlib.h>
 
+#include "lib/hash.h"
 #include "lib/xmalloc.h"
 #include "rules/luajson.h"
 
@@ -59,11 +60,7 @@ struct devstate {
 static size_t
 hash(const struct devstate *ds, const char *device)
 {
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-
-	for (; *device != '\0'; device++)
-		h = (h ^ (unsigned char)*device) * 1099511628211ULL;
-	return (size_t)h & ds->mask;
+	return (size_t)hash_str(device) & ds->mask;
 }
 
 static struct dentry *
