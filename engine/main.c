@@ -18,6 +18,7 @@
 #include "engine/consume.h"
 #include "lib/conf.h"
 #include "lib/log.h"
+#include "lib/loop.h"
 #include "lib/metrics.h"
 #include "rules/check.h"
 #include "rules/rules.h"
@@ -137,7 +138,7 @@ run(struct engine *e)
 	int rc = 1;
 
 	signal(SIGPIPE, SIG_IGN);
-	e->base = event_base_new();
+	e->base = loop_new();
 	if (e->base == NULL) {
 		log_error("cannot create the event loop");
 		return 1;

@@ -31,13 +31,17 @@
 #include "lib/clock.h"
 #include "lib/conf.h"
 #include "lib/log.h"
+#include "lib/loop.h"
 #include "lib/metrics.h"
 #include "lib/rconn.h"
 
 #define PROG "geoalarm-ingest"
-/* Commands in flight on the Redis connection at once.  Enough to keep the
- * pipe full; small enough that hiredis's own buffer stays modest. */
-#define OUTBOX_WINDOW 4096
+/* Commands in flight on the Redis connection at once.  Replies are read
+ * once per event-loop pass, and a pass over 10,000 busy peers can take tens
+ * of milliseconds: the window must hold what arrives meanwhile (4,096 held
+ * ingest to ~40,000 reports/s when the peers kept it busy).  A few MiB of
+ * hiredis buffer and callbacks at most. */
+#define OUTBOX_WINDOW 65536
 /* At shutdown, how long queued reports get to reach Redis. */
 #define DRAIN_MS 5000
 /* Holds and resumes are logged at info at most this often (the others at
@@ -427,7 +431,7 @@ run(struct ingest *ing)
 	char err[CONF_ERR_LEN];
 	int rc = 1;
 
-	ing->base = event_base_new();
+	ing->base = loop_new();
 	if (ing->base == NULL) {
 		log_error("cannot create the event loop");
 		return 1;

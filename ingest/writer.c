@@ -20,7 +20,8 @@
  * ten times a second, costs Redis one HSET per device_ms at most, while a
  * device reporting less often than that (as trackers do, every 10 to 60 s)
  * is written at once, every time.  The hash of a busy device thus lags its
- * last position by device_ms at most.  Only positions wait: a login, a
+ * last position by about device_ms (the timer spreads hashes that come due
+ * together over its next runs, see TICKS_PER_INTERVAL).  Only positions wait: a login, a
  * heartbeat or going offline is written at once (with whatever waited).  Entries keep their order; the
  * outbox acknowledges each once Redis has answered all its commands.
  */
@@ -50,8 +51,18 @@
 /* Entries per batch at most: a pass that yields more is handed over in
  * several batches, which bounds the batch's memory (a few MiB). */
 #define BATCH_MAX 4096
-/* The device timer runs this many times per device_ms. */
-#define TICKS_PER_INTERVAL 4
+/*
+ * The device timer runs this many times per device_ms, and hands over at
+ * most twice its share of the devices known (ndevs / TICKS_PER_INTERVAL)
+ * per run, TICK_MIN_WRITES at least.  Both spread the hashes' HSETs over
+ * time: the reports queued behind a burst of them on the connection wait
+ * until Redis has run them all (2,000 devices' hashes at once held
+ * positions back 10 ms), and devices that came due together (a fleet
+ * logging in at once) come due together again unless a run leaves some
+ * for the next.
+ */
+#define TICKS_PER_INTERVAL 100
+#define TICK_MIN_WRITES 32
 
 #define BULK_LIT(b, lit) resp_bulk((b), (lit), sizeof(lit) - 1)
 
@@ -508,18 +519,22 @@ void
 writer_tick(struct writer *w)
 {
 	int64_t now = clock_mono_ms();
+	size_t cap = 2 * w->ndevs / TICKS_PER_INTERVAL, n = 0;
 	struct dev *d, *next;
 
+	if (cap < TICK_MIN_WRITES)
+		cap = TICK_MIN_WRITES;
 	flush(w, false);
 	/* Oldest write first: the devices due are at the front.  (A flush
 	 * on the way moves the ones it writes to the back, after `next`.) */
-	for (d = w->devs; d != NULL; d = next) {
+	for (d = w->devs; d != NULL && n < cap; d = next) {
 		next = d->next;
 		if (d->written && now - d->written_ms < w->device_ms)
 			break;
-		if (d->n > 0)
+		if (d->n > 0) {
 			entry_touch(w, entry_begin(w, OUTBOX_DEVICE), d);
-		else
+			n++;
+		} else
 			dev_forget(w, d);
 	}
 	flush(w, false);

@@ -27,7 +27,8 @@
 #
 # usage: scripts/bench.sh [BUILD [BIN]]
 #   env BENCH_ONLY="ingest e2e" runs a subset; BENCH_KEEP=DIR keeps the
-#   end-to-end latency samples and logs there.
+#   end-to-end latency samples and logs there; BENCH_E2E_RATE=R runs the
+#   end-to-end scenario at R reports/s instead of 10,000.
 set -u
 build=${1:-build}
 bin=${2:-bin}
@@ -339,7 +340,7 @@ bench_e2e() {
 	lat=$!
 	pids+=("$lat")
 	wait_for 10 test -e "$T/lat.ready" || { note "alertlat did not subscribe"; return 0; }
-	fleet --tcp 2000 --udp 200 --rate 10000 --duration 15 --seed 21 --interval 30 \
+	fleet --tcp 2000 --udp 200 --rate "${BENCH_E2E_RATE:-10000}" --duration 15 --seed 21 --interval 30 \
 		--sos-every 10 --fences "$data/fences_100.geojson" --stats "$T/e2e.json"
 	wait "$lat"
 	tee -a "$results" <"$T/lat.out"

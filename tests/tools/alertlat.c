@@ -39,6 +39,8 @@ struct sample {
 	char dev[24];
 	int64_t time_ms;
 	int64_t us;		/* receive time, then matched send time */
+	int64_t entry_ms;	/* the position's stream entry id: when
+				 * Redis ran ingest's XADD */
 };
 
 struct lat {
@@ -103,9 +105,16 @@ load_stats(struct lat *l)
 	return 0;
 }
 
-/* Matches received alerts to sends; fills lat (ms) and returns the count. */
+/*
+ * Matches received alerts to sends; fills lat (ms), and when in_ingest is
+ * given, the split of each at the position's XADD: send to stream entry
+ * (in_ingest) and stream entry to alert received (in_engine), both in ms
+ * with the entry id's millisecond resolution, and the send time (s, in
+ * sent_s).  Returns the count.
+ */
 static size_t
-match(struct lat *l, double *out)
+match(struct lat *l, double *out, double *in_ingest, double *in_engine,
+    double *sent_s)
 {
 	size_t i = 0, j = 0, n = 0;
 
@@ -119,6 +128,13 @@ match(struct lat *l, double *out)
 		else {
 			if (out != NULL)
 				out[n] = (double)(l->recv[i].us - l->sent[j].us) / 1000.0;
+			if (in_ingest != NULL) {
+				int64_t e = l->recv[i].entry_ms * 1000;
+
+				in_ingest[n] = (double)(e - l->sent[j].us) / 1000.0;
+				in_engine[n] = (double)(l->recv[i].us - e) / 1000.0;
+				sent_s[n] = (double)l->sent[j].us / 1e6;
+			}
 			n++;
 			j++;
 			/* a repeated alert for the same report counts once */
@@ -135,7 +151,7 @@ on_message(redisAsyncContext *c, void *r, void *arg)
 	struct lat *l = arg;
 	redisReply *reply = r, *msg;
 	json_t *j;
-	const char *type, *dev;
+	const char *type, *dev, *pos;
 	int64_t now = wall_us();
 
 	(void)c;
@@ -167,6 +183,8 @@ on_message(redisAsyncContext *c, void *r, void *arg)
 		strcpy(l->recv[l->nrecv].dev, dev);
 		l->recv[l->nrecv].time_ms = json_integer_value(json_object_get(j, "time"));
 		l->recv[l->nrecv].us = now;
+		pos = json_string_value(json_object_get(j, "position"));
+		l->recv[l->nrecv].entry_ms = pos != NULL ? strtoll(pos, NULL, 10) : 0;
 		l->nrecv++;
 	}
 	json_decref(j);
@@ -209,7 +227,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (l->sent == NULL && access(l->stats, R_OK) == 0 && load_stats(l) == 0)
 		l->last_us = l->last_us > now ? l->last_us : now;
 	if (l->sent != NULL &&
-	    (match(l, NULL) >= l->nsent || now - l->last_us > (int64_t)(l->idle * 1e6)))
+	    (match(l, NULL, NULL, NULL, NULL) >= l->nsent || now - l->last_us > (int64_t)(l->idle * 1e6)))
 		l->done = true;
 	if (now - l->start_us > (int64_t)(l->duration * 1e6))
 		l->done = true;
@@ -248,12 +266,15 @@ static void
 print_percentiles(struct lat *l, const char *samples)
 {
 	double *v = xcalloc(l->nrecv + 1, sizeof *v);
-	size_t n = match(l, v), i;
+	double *vi = xcalloc(l->nrecv + 1, sizeof *vi);
+	double *ve = xcalloc(l->nrecv + 1, sizeof *ve);
+	double *at = xcalloc(l->nrecv + 1, sizeof *at);
+	size_t n = match(l, v, vi, ve, at), i;
 	FILE *f;
 
 	if (samples != NULL && (f = fopen(samples, "w")) != NULL) {
 		for (i = 0; i < n; i++)
-			fprintf(f, "%.3f\n", v[i]);
+			fprintf(f, "%.3f %.3f %.3f %.6f\n", v[i], vi[i], ve[i], at[i]);
 		fclose(f);
 	}
 
@@ -266,8 +287,19 @@ print_percentiles(struct lat *l, const char *samples)
 		printf("bench: e2e_latency_p99 %.2f ms\n", pct(v, n, 0.99));
 		printf("bench: e2e_latency_p999 %.2f ms\n", pct(v, n, 0.999));
 		printf("bench: e2e_latency_max %.2f ms\n", v[n - 1]);
+		/* Where the time goes: until Redis has the position, and
+		 * from there to the subscriber (engine and PUBLISH). */
+		qsort(vi, n, sizeof *vi, dbl_cmp);
+		qsort(ve, n, sizeof *ve, dbl_cmp);
+		printf("bench: e2e_to_stream_p50 %.2f ms\n", pct(vi, n, 0.50));
+		printf("bench: e2e_to_stream_p99 %.2f ms\n", pct(vi, n, 0.99));
+		printf("bench: e2e_stream_to_alert_p50 %.2f ms\n", pct(ve, n, 0.50));
+		printf("bench: e2e_stream_to_alert_p99 %.2f ms\n", pct(ve, n, 0.99));
 	}
 	free(v);
+	free(vi);
+	free(ve);
+	free(at);
 }
 
 struct lat_opts {
@@ -283,7 +315,7 @@ static const struct conf_opt lat_opts_table[] = {
 	  .help = "create FILE once subscribed",
 	  .offset = offsetof(struct lat_opts, ready) },
 	{ .name = "samples", .type = CONF_STRING, .arg = "FILE",
-	  .help = "write every matched latency (ms), one per line, by device and fix time",
+	  .help = "write every matched latency, one per line: total, to the stream and from it (ms), send time (s)",
 	  .offset = offsetof(struct lat_opts, samples) },
 	{ .name = "duration", .type = CONF_DOUBLE, .arg = "S", .min = 0.1,
 	  .max = 86400, .def = "600", .help = "stop after S seconds in any case",

@@ -418,7 +418,10 @@ next_report(struct fleet *fl, struct device *d, char *buf, bool *sos)
 
 	if (d->seq > 0)
 		track_advance(&fl->geo, &fl->tp, &d->tr, (double)fl->o.interval);
-	*sos = fl->o.sos_every > 0 && d->seq > 0 && (d->seq + 1) % fl->o.sos_every == 0;
+	/* Each device in its own phase, so SOS alerts come at an even rate
+	 * rather than from the whole fleet at once every K rounds. */
+	*sos = fl->o.sos_every > 0 && d->seq > 0 &&
+	    (d->seq + (d - fl->devs)) % fl->o.sos_every == 0;
 	for (tries = 0; tries < 16; tries++) {
 		track_fix(&d->tr, tries, &x, &y);
 		struct simframe_in fin = {d->id, d->imei, d->gps103, d->seq == 0,
@@ -751,7 +754,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (fl->o.rate > 0) {
 		due = (int64_t)(fl->o.rate * (double)(now - fl->report_start_ms) / 1000.0)
-		    - (fl->total - fl->total_at_start - fl->lag);
+		    - (fl->total - fl->total_at_start + fl->lag);
 		/* Fall behind by at most 100 ms worth of reports, then give up
 		 * on them (counted): a burst would distort latency figures. */
 		if (due > (int64_t)(fl->o.rate / 10) + 1) {

@@ -426,6 +426,68 @@ test_busy_device_hash_waits_and_merges(void **state)
 	assert_true(strncmp(cmds[5], "HSET|ga:device:0123|", 20) == 0);
 }
 
+/* Counts the HSETs handed over (a command is "*N\r\n$4\r\nHSET..."). */
+static int hsets;
+
+static int
+count_hsets(void *arg, const char *buf, const size_t *lens, int n)
+{
+	(void)arg;
+	for (int i = 0; i < n; i++) {
+		const char *p = memchr(buf, '\n', lens[i]);
+
+		if (p != NULL && strncmp(p + 1, "$4\r\nHSET", 8) == 0)
+			hsets++;
+		buf += lens[i];
+	}
+	return 0;
+}
+
+/*
+ * 100 devices whose hashes come due together (they reported together) are
+ * written over several timer runs, 32 at most each (the floor, as twice
+ * their share of a run, 2, is less), oldest first, and all of them in the
+ * end: a burst of HSETs would hold back every report behind it.
+ */
+static void
+test_due_hashes_are_spread_over_ticks(void **state)
+{
+	struct outbox *box = outbox_new(1000, 1000, count_hsets, NULL, NULL);
+	struct writer *wr = writer_new(box, NULL, "ga", 1000, 50, NULL);
+	struct report r;
+	struct session_frame f;
+	char id[8];
+
+	(void)state;
+	outbox_connected(box, true);
+	hsets = 0;
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 100; i++) {
+			snprintf(id, sizeof id, "d%03d", i);
+			tk_report(&r, &f, id, 1000 + round);
+			writer_frame(wr, &f, "tcp", "1.2.3.4:5", 1000 + round);
+		}
+		writer_flush(wr);
+	}
+	/* The first reports' hashes went at once; the second ones wait. */
+	assert_int_equal(hsets, 100);
+	writer_tick(wr);
+	assert_int_equal(hsets, 100);
+	sleep_ms(60);
+	writer_tick(wr);
+	assert_int_equal(hsets, 132);
+	writer_tick(wr);
+	assert_int_equal(hsets, 164);
+	writer_tick(wr);
+	assert_int_equal(hsets, 196);
+	writer_tick(wr);
+	assert_int_equal(hsets, 200);
+	writer_tick(wr);
+	assert_int_equal(hsets, 200);
+	writer_free(wr);
+	outbox_free(box);
+}
+
 static void
 test_drain_writes_what_waits(void **state)
 {
@@ -517,6 +579,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_offline_after_report_in_one_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_device_hash_waits_and_merges, setup_throttled, teardown),
 		cmocka_unit_test_setup_teardown(test_drain_writes_what_waits, setup_throttled, teardown),
+		cmocka_unit_test(test_due_hashes_are_spread_over_ticks),
 		cmocka_unit_test_setup_teardown(test_offline_and_heartbeat_do_not_wait, setup_throttled, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_counts_the_batch, setup, teardown),
 	};
