@@ -9,6 +9,9 @@ cheaply with redis-cli.
   bench_redis.py SOCK wait-xlen KEY N TIMEOUT
       waits until XLEN KEY >= N, or TIMEOUT s, or no growth for 3 s;
       prints the final length.
+  bench_redis.py SOCK xlen-rate KEY DELAY SECONDS [PID...]
+      after DELAY s, the growth of XLEN KEY over SECONDS s: prints
+      "ENTRIES_PER_S" and, for each PID, its CPU time per entry (us).
   bench_redis.py SOCK stream-window KEY
       prints "LEN FIRST_MS LAST_MS" (ids are the server's XADD times).
   bench_redis.py SOCK engine-rate PREFIX GROUP N MAXSEC [PID]
@@ -116,6 +119,16 @@ def wait_xlen(r, key, n, timeout):
         time.sleep(0.05)
 
 
+def xlen_rate(r, key, delay, seconds, pids):
+    time.sleep(delay)
+    n0, c0, t0 = r.cmd("XLEN", key), [cpu_seconds(p) for p in pids], time.monotonic()
+    time.sleep(seconds)
+    n1, c1, t1 = r.cmd("XLEN", key), [cpu_seconds(p) for p in pids], time.monotonic()
+    n = max(n1 - n0, 1)
+    print(" ".join(["%.0f" % ((n1 - n0) / (t1 - t0))] +
+                   ["%.2f" % ((b - a) / n * 1e6) for a, b in zip(c0, c1)]))
+
+
 def stream_window(r, key):
     n = r.cmd("XLEN", key)
     first = r.cmd("XRANGE", key, "-", "+", "COUNT", 1)
@@ -176,6 +189,9 @@ def main(argv):
         print(r.cmd("XLEN", argv[3]))
     elif op == "wait-xlen":
         wait_xlen(r, argv[3], int(argv[4]), float(argv[5]))
+    elif op == "xlen-rate":
+        xlen_rate(r, argv[3], float(argv[4]), float(argv[5]),
+                  [int(p) for p in argv[6:]])
     elif op == "stream-window":
         stream_window(r, argv[3])
     elif op == "engine-rate":

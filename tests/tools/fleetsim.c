@@ -62,6 +62,7 @@
 #include "tests/tools/simgeo.h"
 
 #define TCP_ROOM 16384		/* unsent bytes a TCP device may queue */
+#define SAT_BURST 8		/* reports per write, as fast as possible */
 #define MAX_INFLIGHT 256	/* concurrent connects: keeps the listen backlog sane */
 #define LOGIN_WAIT_MS 5000	/* a device that hears no ack reports anyway */
 #define DRAIN_MS 10000		/* bound on flushing queued bytes at the end */
@@ -421,7 +422,7 @@ next_report(struct fleet *fl, struct device *d, char *buf, bool *sos)
 	/* Each device in its own phase, so SOS alerts come at an even rate
 	 * rather than from the whole fleet at once every K rounds. */
 	*sos = fl->o.sos_every > 0 && d->seq > 0 &&
-	    (d->seq + (d - fl->devs)) % fl->o.sos_every == 0;
+	    (d->seq + d->idx) % fl->o.sos_every == 0;
 	for (tries = 0; tries < 16; tries++) {
 		track_fix(&d->tr, tries, &x, &y);
 		struct simframe_in fin = {d->id, d->imei, d->gps103, d->seq == 0,
@@ -765,13 +766,21 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 		due = 8192;
 	while (made < due && scanned < fl->ndev && budget_left(fl)) {
 		struct device *d = &fl->devs[fl->rr];
+		/* As fast as possible, a TCP device sends a few reports in
+		 * one write, as a tracker uploading the fixes it stored does;
+		 * paced, one report per write. */
+		int burst = fl->o.rate == 0 && !d->udp ? SAT_BURST : 1;
+
 		fl->rr = (fl->rr + 1) % fl->ndev;
-		if (dev_has_room(d)) {
+		if (!dev_has_room(d)) {
+			scanned++;
+			continue;
+		}
+		for (int k = 0; k < burst && made < due && budget_left(fl); k++) {
 			send_report(fl, d);
 			made++;
-			scanned = 0;
-		} else
-			scanned++;
+		}
+		scanned = 0;
 	}
 	if (fl->o.rate == 0 && made > 0)
 		tv.tv_usec = 0;
