@@ -37,6 +37,7 @@
 #include "ingest/command.h"
 #include "ingest/conn.h"
 #include "ingest/devtab.h"
+#include "ingest/frameids.h"
 #include "ingest/report.h"
 #include "ingest/session.h"
 #include "ingest/writer.h"
@@ -703,94 +704,20 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 
 /* ---- Frames from the devices ---- */
 
-/* The ids a frame shows, and whether the first is a fixed-layout id. */
-struct frame_ids {
-	int n;
-	const char *id[2];
-	bool fixed;
-};
-
-static bool
-contains(const uint8_t *raw, size_t len, const char *s)
-{
-	return memmem(raw, len, s, strlen(s)) != NULL;
-}
-
-/*
- * The first is the frame's device id.  It must appear in the frame: the
- * UDP session is shared by every peer, so the session's "last device" of a
- * datagram without an id would be another peer's.
- */
-static bool
-frame_ids(const struct session_frame *f, struct frame_ids *ids)
-{
-	const struct report_attr *imei;
-	const char *id;
-	const uint8_t *open;
-
-	ids->n = 0;
-	ids->fixed = false;
-	if (f->result == REPORT_ERROR)
-		return false;
-	id = f->report != NULL && f->report->device[0] != '\0' ?
-	    f->report->device : f->device;
-	if (id == NULL || id[0] == '\0' || !contains(f->raw, f->len, id))
-		return false;
-	ids->id[ids->n++] = id;
-	if (f->report != NULL &&
-	    (imei = report_attr(f->report, "imei")) != NULL &&
-	    imei->type == REPORT_ATTR_STR && imei->len > 0 &&
-	    imei->len < REPORT_ID_MAX &&
-	    (strlen(id) != imei->len || memcmp(id, imei->s, imei->len) != 0))
-		ids->id[ids->n++] = NULL;	/* filled by the caller */
-	/* Fixed layout: "(" + id + command code, no comma after the id. */
-	if (f->proto == SESSION_TK103 &&
-	    (open = memchr(f->raw, '(', f->len)) != NULL) {
-		size_t at = (size_t)(open - f->raw) + 1, n = strlen(id);
-
-		ids->fixed = at + n < f->len && memcmp(f->raw + at, id, n) == 0 &&
-		    f->raw[at + n] != ',';
-	}
-	return true;
-}
-
-/* Copies the frame's IMEI (second id) into buf when it has one. */
-static void
-frame_imei(const struct session_frame *f, struct frame_ids *ids, char *buf)
-{
-	const struct report_attr *imei;
-
-	if (ids->n < 2)
-		return;
-	imei = report_attr(f->report, "imei");
-	memcpy(buf, imei->s, imei->len);
-	buf[imei->len] = '\0';
-	ids->id[1] = buf;
-}
-
-static enum report_proto
-proto_of(const struct session_frame *f)
-{
-	return f->proto == SESSION_TK103 ? REPORT_PROTO_TK103 :
-	    REPORT_PROTO_GPS103;
-}
-
 void
 downlink_tcp_frame(struct downlink *dl, struct conn *c,
     const struct session_frame *f)
 {
 	struct frame_ids ids;
 	struct devtab_link *l;
-	char imei[REPORT_ID_MAX];
 
 	if (!frame_ids(f, &ids))
 		return;
-	frame_imei(f, &ids, imei);
 	if ((l = conn_udata(c)) == NULL) {
 		l = devtab_link_new(c, conn_peer(c));
 		conn_set_udata(c, l);
 	}
-	devtab_link_seen(l, proto_of(f), ids.id[0], ids.fixed);
+	devtab_link_seen(l, frame_proto(f), ids.id[0], ids.fixed);
 	for (int i = 0; i < ids.n; i++) {
 		struct devtab_dev *d = devtab_get(dl->tab, ids.id[i], true);
 
@@ -817,16 +744,14 @@ downlink_udp_frame(struct downlink *dl, int fd, const struct sockaddr *from,
     socklen_t fromlen, const char *peer, const struct session_frame *f)
 {
 	struct frame_ids ids;
-	char imei[REPORT_ID_MAX];
 
 	if (!frame_ids(f, &ids) || fromlen > sizeof(struct sockaddr_storage))
 		return;
-	frame_imei(f, &ids, imei);
 	for (int i = 0; i < ids.n; i++) {
 		struct devtab_dev *d = devtab_get(dl->tab, ids.id[i], true);
 
 		devtab_udp_seen(d, clock_mono_ms(), fd, from, fromlen,
-		    proto_of(f), ids.id[0], ids.fixed, peer);
+		    frame_proto(f), ids.id[0], ids.fixed, peer);
 		if (devtab_dev_first(d) != NULL)
 			advance(d);
 	}
