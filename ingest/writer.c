@@ -105,7 +105,9 @@ struct pending {
 struct writer {
 	struct outbox *ob;
 	struct event *flush_ev;	/* NULL: the owner calls writer_flush */
-	struct event *tick_ev;	/* hands over device updates that waited */
+	struct event *tick_ev;	/* hands over device updates that waited;
+				 * armed while devices are known */
+	struct timeval tick_tv;
 	int device_ms;
 	char *positions_key;
 	char *rejects_key;
@@ -165,10 +167,10 @@ writer_new(struct outbox *ob, struct event_base *base, const char *prefix,
 		w->flush_ev = event_new(base, -1, 0, on_flush, w);
 		if (w->device_ms > 0) {
 			int ms = w->device_ms / TICKS_PER_INTERVAL + 1;
-			struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
+			w->tick_tv.tv_sec = ms / 1000;
+			w->tick_tv.tv_usec = (ms % 1000) * 1000;
 			w->tick_ev = event_new(base, -1, EV_PERSIST, on_tick, w);
-			event_add(w->tick_ev, &tv);
 		}
 	}
 	w->positions_key = xasprintf("%s:positions", prefix);
@@ -301,6 +303,9 @@ dev_get(struct writer *w, const char *id)
 	w->buckets[h & (w->nbuckets - 1)] = d;
 	list_append(w, d);
 	w->ndevs++;
+	/* An idle ingest does not wake up for nothing. */
+	if (w->tick_ev != NULL && !event_pending(w->tick_ev, EV_TIMEOUT, NULL))
+		event_add(w->tick_ev, &w->tick_tv);
 	return d;
 }
 
@@ -537,6 +542,8 @@ writer_tick(struct writer *w)
 		} else
 			dev_forget(w, d);
 	}
+	if (w->devs == NULL && w->tick_ev != NULL)
+		event_del(w->tick_ev);
 	flush(w, false);
 }
 
