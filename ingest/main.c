@@ -38,9 +38,9 @@
 #define PROG "geoalarm-ingest"
 /* Commands in flight on the Redis connection at once.  Replies are read
  * once per event-loop pass, and a pass over 10,000 busy peers can take tens
- * of milliseconds: the window must hold what arrives meanwhile (4,096 held
- * ingest to ~40,000 reports/s when the peers kept it busy).  A few MiB of
- * hiredis buffer and callbacks at most. */
+ * of milliseconds: the window must hold what arrives meanwhile (with 4,096
+ * the outbox grew by 50,000 reports a second while 10,000 peers offered
+ * 80,000).  A few MiB of hiredis buffer and callbacks at most. */
 #define OUTBOX_WINDOW 65536
 /* At shutdown, how long queued reports get to reach Redis. */
 #define DRAIN_MS 5000

@@ -21,9 +21,10 @@
  * device reporting less often than that (as trackers do, every 10 to 60 s)
  * is written at once, every time.  The hash of a busy device thus lags its
  * last position by about device_ms (the timer spreads hashes that come due
- * together over its next runs, see TICKS_PER_INTERVAL).  Only positions wait: a login, a
- * heartbeat or going offline is written at once (with whatever waited).  Entries keep their order; the
- * outbox acknowledges each once Redis has answered all its commands.
+ * together over its next runs, see TICKS_PER_INTERVAL).  Only positions
+ * wait: a login, a heartbeat or going offline is written at once (with
+ * whatever waited).  Entries keep their order; the outbox acknowledges
+ * each once Redis has answered all its commands.
  */
 #include "ingest/writer.h"
 

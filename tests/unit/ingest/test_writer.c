@@ -456,7 +456,7 @@ test_due_hashes_are_spread_over_ticks(void **state)
 	struct writer *wr = writer_new(box, NULL, "ga", 1000, 50, NULL);
 	struct report r;
 	struct session_frame f;
-	char id[8];
+	char id[16];
 
 	(void)state;
 	outbox_connected(box, true);
