@@ -56,70 +56,60 @@ feed(const char *text, struct seen *s)
 	assert_int_equal(s->frames, 1);
 }
 
+/* Feeds text and checks the ids of its one frame: id0, then id1 or NULL. */
+static void
+expect_ids(const char *text, const char *id0, const char *id1, bool fixed,
+    enum report_proto proto)
+{
+	struct seen s;
+
+	feed(text, &s);
+	assert_true(s.ok);
+	assert_int_equal(s.n, id1 != NULL ? 2 : 1);
+	assert_string_equal(s.id[0], id0);
+	if (id1 != NULL)
+		assert_string_equal(s.id[1], id1);
+	assert_int_equal(s.fixed, fixed);
+	assert_int_equal(s.proto, proto);
+}
+
 /* BP05, fixed layout: the 12-character id, and the IMEI of its body. */
 static void
 test_tk103_login_gives_id_and_imei(void **state)
 {
-	struct seen s;
-
 	(void)state;
-	feed("(076543210987BP05354321076543210180312A4807.0380N01131.0000E"
-	    "045.3095612087.2501000000L0001E240)", &s);
-	assert_true(s.ok);
-	assert_int_equal(s.n, 2);
-	assert_string_equal(s.id[0], "076543210987");
-	assert_string_equal(s.id[1], "354321076543210");
-	assert_true(s.fixed);
-	assert_int_equal(s.proto, REPORT_PROTO_TK103);
+	expect_ids("(076543210987BP05354321076543210180312A4807.0380N01131.0000E"
+	    "045.3095612087.2501000000L0001E240)", "076543210987",
+	    "354321076543210", true, REPORT_PROTO_TK103);
 }
 
 static void
 test_tk103_report_gives_its_id(void **state)
 {
-	struct seen s;
-
 	(void)state;
-	feed("(076543210987BR00180312A4807.0380N01131.0000E045.3095642087.25"
-	    "01000000L0001E2F5)", &s);
-	assert_true(s.ok);
-	assert_int_equal(s.n, 1);
-	assert_string_equal(s.id[0], "076543210987");
-	assert_true(s.fixed);
+	expect_ids("(076543210987BR00180312A4807.0380N01131.0000E045.3095642087.25"
+	    "01000000L0001E2F5)", "076543210987", NULL, true, REPORT_PROTO_TK103);
 }
 
 /* Comma layout: the id is the IMEI; a comma follows it, so not fixed. */
 static void
 test_tk103_comma_layout_is_not_fixed(void **state)
 {
-	struct seen s;
-
 	(void)state;
-	feed("(864123456789012,BP05,120318,A,4807.03800N,01131.00000E,45.30,"
-	    "095612,87.25,520.0,9)", &s);
-	assert_true(s.ok);
-	assert_int_equal(s.n, 1);
-	assert_string_equal(s.id[0], "864123456789012");
-	assert_false(s.fixed);
-	assert_int_equal(s.proto, REPORT_PROTO_TK103);
+	expect_ids("(864123456789012,BP05,120318,A,4807.03800N,01131.00000E,45.30,"
+	    "095612,87.25,520.0,9)", "864123456789012", NULL, false,
+	    REPORT_PROTO_TK103);
 }
 
 static void
 test_gps103_login_and_report_give_the_imei(void **state)
 {
-	struct seen s;
-
 	(void)state;
-	feed("##,imei:864123456789012,A;", &s);
-	assert_true(s.ok);
-	assert_int_equal(s.n, 1);
-	assert_string_equal(s.id[0], "864123456789012");
-	assert_false(s.fixed);
-	assert_int_equal(s.proto, REPORT_PROTO_GPS103);
-	feed("imei:864123456789012,tracker,180312105612,,F,095612.000,A,"
-	    "4807.0380,N,01131.0000,E,24.46,87.25;", &s);
-	assert_true(s.ok);
-	assert_int_equal(s.n, 1);
-	assert_string_equal(s.id[0], "864123456789012");
+	expect_ids("##,imei:864123456789012,A;", "864123456789012", NULL, false,
+	    REPORT_PROTO_GPS103);
+	expect_ids("imei:864123456789012,tracker,180312105612,,F,095612.000,A,"
+	    "4807.0380,N,01131.0000,E,24.46,87.25;", "864123456789012", NULL,
+	    false, REPORT_PROTO_GPS103);
 }
 
 /* A rejected frame, and a frame whose id is not in its bytes (a UDP
