@@ -265,6 +265,21 @@ state_cooldown_try(struct state *st, const char *key, int64_t time_ms,
 	return true;
 }
 
+size_t
+state_cooldown_expire(struct state *st, int64_t before_ms)
+{
+	size_t i, kept = 0, n = st->ncool;
+
+	for (i = 0; i < n; i++) {
+		if (st->cool[i].last_ms <= before_ms)
+			free(st->cool[i].key);
+		else
+			st->cool[kept++] = st->cool[i];
+	}
+	st->ncool = kept;
+	return n - kept;
+}
+
 void
 state_set_lua(struct state *st, const char *json)
 {

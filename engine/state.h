@@ -117,6 +117,10 @@ void state_cooldown_set(struct state *st, const char *key, int64_t last_ms);
 bool state_cooldown_try(struct state *st, const char *key, int64_t time_ms,
     int64_t window_ms);
 
+/* Removes the cooldown entries recorded at or before before_ms; returns
+ * how many. */
+size_t state_cooldown_expire(struct state *st, int64_t before_ms);
+
 /* Replaces the Lua dev.state text (copied; NULL clears it). */
 void state_set_lua(struct state *st, const char *json);
 

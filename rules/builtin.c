@@ -18,6 +18,9 @@
 
 #include "lib/xmalloc.h"
 
+/* Cooldown entries of a device before the expired ones are dropped. */
+#define COOLDOWN_PRUNE_AT 32
+
 void
 builtin_crossings_clear(struct builtin_crossings *c)
 {
@@ -127,6 +130,14 @@ builtin_cooldown(struct state *st, const struct alert *a, double cooldown)
 	}
 	/* A negative difference (a late report) is inside the window too. */
 	allow = state_cooldown_try(st, key, a->time_ms, sec_to_ms(cooldown));
+	/*
+	 * One entry per key ("type:fence" for fence alerts, any type a Lua
+	 * rule makes up) would pile up in the device's state for ever: once
+	 * there are COOLDOWN_PRUNE_AT, the ones whose window has passed at
+	 * this alert's time go (they hold nothing back from here on).
+	 */
+	if (st->ncool >= COOLDOWN_PRUNE_AT)
+		state_cooldown_expire(st, a->time_ms - sec_to_ms(cooldown));
 	if (own != buf)
 		free(own);
 	return allow;

@@ -104,7 +104,10 @@ void builtin_locate(const struct state *st, const struct builtin_pos *pos,
  * this device less than cooldown seconds of position time before a's time
  * (or after it: a late report does not re-raise what newer ones did);
  * otherwise records a's time and returns true.  cooldown <= 0 always
- * allows.  Used for built-in and custom rule alerts alike.
+ * allows.  Used for built-in and custom rule alerts alike.  The entries
+ * are kept in the device's state, and dropped once their window has
+ * passed at a newer alert's time when a device has 32 or more: a report
+ * older than that (buffered history) may then raise an alert again.
  */
 bool builtin_cooldown(struct state *st, const struct alert *a,
     double cooldown);

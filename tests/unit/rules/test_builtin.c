@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/xmalloc.h"
 #include "rules/builtin.h"
 
 #define S(sec) ((int64_t)(sec) * 1000 + 1700000000000LL)
@@ -308,6 +309,42 @@ test_cooldown_on_custom_alert(void **unused)
 	state_free(st);
 }
 
+/*
+ * A device crossing fence after fence keeps one cooldown entry per fence
+ * only while it can still hold an alert back: 200 fences a second apart
+ * with a 10 s cooldown leave at most 32 entries, and the fences of the
+ * last 10 s still suppress a repeat.
+ */
+static void
+test_cooldown_entries_do_not_pile_up(void **unused)
+{
+	struct state *st = state_new();
+	struct alert_list l = { 0 };
+	struct alert *a;
+	char fence[16];
+
+	(void)unused;
+	a = alert_list_add(&l, "fence_enter", "entered");
+	for (int i = 0; i < 200; i++) {
+		snprintf(fence, sizeof fence, "f%d", i);
+		free(a->fence);
+		a->fence = xstrdup(fence);
+		a->time_ms = S(i);
+		assert_true(builtin_cooldown(st, a, 10));
+		assert_true(st->ncool <= 32);
+	}
+	/* f195 alerted 4 s ago: held back; f150 40 s ago: raised again. */
+	free(a->fence);
+	a->fence = xstrdup("f195");
+	a->time_ms = S(199);
+	assert_false(builtin_cooldown(st, a, 10));
+	free(a->fence);
+	a->fence = xstrdup("f150");
+	assert_true(builtin_cooldown(st, a, 10));
+	alert_list_free(&l);
+	state_free(st);
+}
+
 static void
 test_overspeed_episode(void **unused)
 {
@@ -538,6 +575,7 @@ main(void)
 		cmocka_unit_test(test_dwell_ignores_jitter),
 		cmocka_unit_test(test_cooldown),
 		cmocka_unit_test(test_cooldown_on_custom_alert),
+		cmocka_unit_test(test_cooldown_entries_do_not_pile_up),
 		cmocka_unit_test(test_overspeed_episode),
 		cmocka_unit_test(test_overspeed_end_off_by_default),
 		cmocka_unit_test(test_fence_speed_limit_wins),
