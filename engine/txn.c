@@ -17,6 +17,7 @@
 #include "engine/state.h"
 #include "lib/log.h"
 #include "lib/rconn.h"
+#include "lib/resp.h"
 #include "lib/xmalloc.h"
 
 /* One transaction, RESP-encoded, with what the metrics count. */
@@ -25,6 +26,7 @@ struct tx {
 	bool hook;			/* PING instead of EXEC: the test hook */
 
 	char *buf;			/* the commands, back to back */
+	struct resp *scratch;		/* one command being encoded */
 	size_t len, cap;
 	size_t *off;			/* command i is buf[off[i]..off[i+1]) */
 	size_t ncmds, acmds;
@@ -63,6 +65,7 @@ static void
 tx_free(struct tx *t)
 {
 	free(t->buf);
+	resp_free(t->scratch);
 	free(t->off);
 	free(t->names);
 	free(t->types);
@@ -133,18 +136,16 @@ append(struct tx *t, const char *cmd, size_t len)
 	t->off[t->ncmds] = t->len;
 }
 
+/* Encodes with lib/resp.h: no sprintf per argument header, no malloc
+ * per command (hiredis's redisFormatCommandArgv does both). */
 static void
 append_argv(struct tx *t, int argc, const char **argv, const size_t *len)
 {
-	char *cmd = NULL;
-	long long n = redisFormatCommandArgv(&cmd, argc, argv, len);
-
-	if (n < 0 || cmd == NULL) {
-		fprintf(stderr, "fatal: out of memory formatting a command\n");
-		abort();
-	}
-	append(t, cmd, (size_t)n);
-	free(cmd);
+	if (t->scratch == NULL)
+		t->scratch = resp_new(0);
+	resp_clear(t->scratch);
+	resp_command(t->scratch, argc, argv, len);
+	append(t, resp_data(t->scratch), resp_len(t->scratch));
 }
 
 static void
