@@ -88,7 +88,7 @@ test_json_text_is_sorted_and_compact(void **unused)
 static void
 test_json_parse_of_written_text(void **unused)
 {
-	/* Written by hand from the format described in state.c. */
+	/* Written by hand from the format described in state_json.c. */
 	const char *text = "{\"fix\":{\"t\":1000,\"lat\":1.5,\"lon\":-2},"
 	    "\"last\":2000,\"inside\":[\"b\",\"a\"],"
 	    "\"pending\":[{\"fence\":\"c\",\"inside\":false,\"since\":1500}],"
