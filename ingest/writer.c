@@ -13,7 +13,7 @@
  *
  * Device hashes.  The updates of a device's hash are merged, field by
  * field, the later value winning, which leaves the hash as consecutive
- * HSETs would.  The merged HSET travels with the batch's last entry that
+ * HSETs would (the records: devhash.h).  The merged HSET travels with the batch's last entry that
  * touched the device; and a device whose hash was written less than
  * device_ms ago waits until then, its updates merging meanwhile (a timer
  * hands them over).  So a device reporting several times in one read, or
@@ -34,11 +34,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ingest/devhash.h"
 #include "ingest/outbox.h"
 #include "ingest/report.h"
 #include "lib/clock.h"
 #include "lib/escape.h"
-#include "lib/hash.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
 #include "lib/resp.h"
@@ -67,40 +67,13 @@
 
 #define BULK_LIT(b, lit) resp_bulk((b), (lit), sizeof(lit) - 1)
 
-/* A field of a device hash: offsets into the device's arena. */
-struct pair {
-	uint32_t k, klen, v, vlen;
-};
-
-/*
- * What the writer knows of one device's hash: when it was last handed to
- * the outbox, and the fields merged since.  Kept while the device is busy
- * (written within device_ms, or fields waiting), dropped after.
- */
-struct dev {
-	struct dev *hnext;		/* hash chain */
-	struct dev *prev, *next;	/* every device, oldest write first */
-	size_t hash;
-	int64_t written_ms;		/* last HSET handed over */
-	bool written;			/* written_ms is set */
-	bool urgent;			/* not a position: write it now */
-	int owner;			/* batch entry carrying the HSET, or -1 */
-	int n, cap;			/* fields waiting */
-	struct pair *pairs;
-	char *arena;			/* their names and values */
-	uint32_t alen, acap;
-	char id[REPORT_ID_MAX];		/* as reported */
-	size_t keylen;
-	char key[];			/* P:device:<id escaped> */
-};
-
 /* One entry of the batch: its own command in w->cmds, and maybe the
  * merged HSET of a device. */
 struct pending {
 	uint8_t kind;		/* enum outbox_kind */
 	uint8_t n;		/* own commands: 0 or 1 */
 	size_t off, len;	/* where they lie in w->cmds */
-	struct dev *dev;	/* device touched, or NULL */
+	struct devhash_dev *dev;	/* device touched, or NULL */
 };
 
 struct writer {
@@ -112,7 +85,6 @@ struct writer {
 	int device_ms;
 	char *positions_key;
 	char *rejects_key;
-	char *device_prefix;
 	char *results_key;
 	char maxlen[24];
 
@@ -130,10 +102,8 @@ struct writer {
 	struct pending *pend;
 	int npend;
 
-	/* The devices known, by key. */
-	struct dev **buckets;
-	size_t nbuckets, ndevs;
-	struct dev *devs, *devs_tail;	/* list of all, oldest write first */
+	/* The devices whose hashes are merged (devhash.h). */
+	struct devhash devs;
 
 	/* Scratch, kept here rather than on the stack (about 40 KiB). */
 	struct report_fields fields;
@@ -176,7 +146,12 @@ writer_new(struct outbox *ob, struct event_base *base, const char *prefix,
 	}
 	w->positions_key = xasprintf("%s:positions", prefix);
 	w->rejects_key = xasprintf("%s:rejects", prefix);
-	w->device_prefix = xasprintf("%s:device:", prefix);
+	{
+		char *dp = xasprintf("%s:device:", prefix);
+
+		devhash_init(&w->devs, dp);
+		free(dp);
+	}
 	w->results_key = xasprintf("%s:command-results", prefix);
 	snprintf(w->maxlen, sizeof w->maxlen, "%" PRId64, stream_maxlen);
 	if (m != NULL) {
@@ -190,204 +165,23 @@ writer_new(struct outbox *ob, struct event_base *base, const char *prefix,
 	w->cmds = resp_new(1 << 16);
 	w->hset = resp_new(4096);
 	w->pend = xcalloc(BATCH_MAX, sizeof *w->pend);
-	w->nbuckets = 1024;
-	w->buckets = xcalloc(w->nbuckets, sizeof *w->buckets);
 	return w;
 }
 
 /* ---- Devices ---- */
 
-static size_t
-hash_key(const char *s, size_t len)
-{
-	return (size_t)hash_bytes(s, len);
-}
-
-/* Forgets the fields waiting (their memory too: a device that is not
- * busy costs only its struct). */
-static void
-dev_clear(struct dev *d)
-{
-	free(d->pairs);
-	free(d->arena);
-	d->pairs = NULL;
-	d->arena = NULL;
-	d->n = d->cap = 0;
-	d->alen = d->acap = 0;
-}
-
-static void
-list_remove(struct writer *w, struct dev *d)
-{
-	if (d->prev != NULL)
-		d->prev->next = d->next;
-	else
-		w->devs = d->next;
-	if (d->next != NULL)
-		d->next->prev = d->prev;
-	else
-		w->devs_tail = d->prev;
-	d->prev = d->next = NULL;
-}
-
-static void
-list_append(struct writer *w, struct dev *d)
-{
-	d->prev = w->devs_tail;
-	d->next = NULL;
-	if (w->devs_tail != NULL)
-		w->devs_tail->next = d;
-	else
-		w->devs = d;
-	w->devs_tail = d;
-}
-
-static void
-dev_forget(struct writer *w, struct dev *d)
-{
-	struct dev **pp = &w->buckets[d->hash & (w->nbuckets - 1)];
-
-	while (*pp != d)
-		pp = &(*pp)->hnext;
-	*pp = d->hnext;
-	list_remove(w, d);
-	w->ndevs--;
-	dev_clear(d);
-	free(d);
-}
-
-static void
-grow_buckets(struct writer *w)
-{
-	size_t n = w->nbuckets * 2;
-	struct dev **b = xcalloc(n, sizeof *b);
-
-	for (struct dev *d = w->devs; d != NULL; d = d->next) {
-		d->hnext = b[d->hash & (n - 1)];
-		b[d->hash & (n - 1)] = d;
-	}
-	free(w->buckets);
-	w->buckets = b;
-	w->nbuckets = n;
-}
-
-/*
- * The device of id, created when new.  Looked up by the id as reported
- * (escaping is one to one): no key to build nor prefix to hash per frame.
- */
-static struct dev *
+/* The device of id (devhash_get); the timer is armed while devices are
+ * known, so an idle ingest does not wake up for nothing. */
+static struct devhash_dev *
 dev_get(struct writer *w, const char *id)
 {
-	size_t idlen = strnlen(id, REPORT_ID_MAX - 1);
-	size_t h = hash_key(id, idlen);
-	char esc[4 * REPORT_ID_MAX + 1];
-	size_t plen, elen;
-	struct dev *d;
+	bool created;
+	struct devhash_dev *d = devhash_get(&w->devs, id, &created);
 
-	for (d = w->buckets[h & (w->nbuckets - 1)]; d != NULL; d = d->hnext) {
-		if (d->hash == h && strncmp(d->id, id, REPORT_ID_MAX - 1) == 0)
-			return d;
-	}
-	if (w->ndevs >= w->nbuckets)
-		grow_buckets(w);
-	escape_bytes(esc, sizeof esc, (const uint8_t *)id, idlen);
-	plen = strlen(w->device_prefix);
-	elen = strlen(esc);
-	d = xcalloc(1, sizeof *d + plen + elen + 1);
-	memcpy(d->id, id, idlen);
-	memcpy(d->key, w->device_prefix, plen);
-	memcpy(d->key + plen, esc, elen);
-	d->keylen = plen + elen;
-	d->hash = h;
-	d->owner = -1;
-	d->hnext = w->buckets[h & (w->nbuckets - 1)];
-	w->buckets[h & (w->nbuckets - 1)] = d;
-	list_append(w, d);
-	w->ndevs++;
-	/* An idle ingest does not wake up for nothing. */
-	if (w->tick_ev != NULL && !event_pending(w->tick_ev, EV_TIMEOUT, NULL))
+	if (created && w->tick_ev != NULL &&
+	    !event_pending(w->tick_ev, EV_TIMEOUT, NULL))
 		event_add(w->tick_ev, &w->tick_tv);
 	return d;
-}
-
-/* Copies p[0..len) into d's arena; returns its offset. */
-static uint32_t
-arena_put(struct dev *d, const void *p, size_t len)
-{
-	uint32_t off = d->alen;
-
-	if (d->acap - d->alen < len) {
-		size_t cap = d->acap > 0 ? d->acap : 256;
-
-		while (cap - d->alen < len)
-			cap *= 2;
-		d->arena = xrealloc(d->arena, cap);
-		d->acap = (uint32_t)cap;
-	}
-	if (len > 0)
-		memcpy(d->arena + off, p, len);
-	d->alen += (uint32_t)len;
-	return off;
-}
-
-/*
- * Sets field k to v in d.  Fields waiting from before this update (the
- * first `old`) are replaced in place (the value overwritten when it fits:
- * a device's values keep their lengths, so its arena stays small); the
- * rest are appended, as HSET would keep them (a field repeated within one
- * update: the later wins in Redis too).  *at is where the search starts:
- * a device's reports have the same fields in the same order, so the
- * field after the last one found is nearly always the one.
- */
-static void
-dev_set(struct dev *d, int old, int *at, const char *k, size_t klen,
-    const char *v, size_t vlen)
-{
-	struct pair *pr;
-
-	for (int j = 0; j < old; j++) {
-		int i = (*at + j) % old;
-
-		pr = &d->pairs[i];
-		if (pr->klen != klen || memcmp(d->arena + pr->k, k, klen) != 0)
-			continue;
-		if (vlen <= pr->vlen)
-			memcpy(d->arena + pr->v, v, vlen);
-		else
-			pr->v = arena_put(d, v, vlen);
-		pr->vlen = (uint32_t)vlen;
-		*at = i + 1;
-		return;
-	}
-	if (d->n == d->cap) {
-		d->cap = d->cap > 0 ? 2 * d->cap : 32;
-		d->pairs = xreallocarray(d->pairs, (size_t)d->cap, sizeof *d->pairs);
-	}
-	pr = &d->pairs[d->n++];
-	pr->k = arena_put(d, k, klen);
-	pr->klen = (uint32_t)klen;
-	pr->v = arena_put(d, v, vlen);
-	pr->vlen = (uint32_t)vlen;
-}
-
-static void
-dev_set_s(struct dev *d, int old, int *at, const char *k, const char *v)
-{
-	dev_set(d, old, at, k, strlen(k), v, strlen(v));
-}
-
-/* Encodes d's waiting fields as one HSET into w->hset. */
-static void
-encode_hset(struct writer *w, const struct dev *d)
-{
-	resp_clear(w->hset);
-	resp_array(w->hset, 2 + 2 * (size_t)d->n);
-	BULK_LIT(w->hset, "HSET");
-	resp_bulk(w->hset, d->key, d->keylen);
-	for (int i = 0; i < d->n; i++) {
-		resp_bulk(w->hset, d->arena + d->pairs[i].k, d->pairs[i].klen);
-		resp_bulk(w->hset, d->arena + d->pairs[i].v, d->pairs[i].vlen);
-	}
 }
 
 /* ---- The batch ---- */
@@ -424,7 +218,7 @@ entry_command_done(struct writer *w, struct pending *p)
  * wins); returns how many fields were waiting before, for dev_set.
  */
 static int
-entry_touch(struct writer *w, struct pending *p, struct dev *d)
+entry_touch(struct writer *w, struct pending *p, struct devhash_dev *d)
 {
 	p->dev = d;
 	d->owner = (int)(p - w->pend);
@@ -440,15 +234,15 @@ device_hset(struct writer *w, struct pending *p, const char *device,
     const char *proto, const char *transport, const char *peer,
     const char *recv, const struct report_fields *f)
 {
-	struct dev *d = dev_get(w, device);
+	struct devhash_dev *d = dev_get(w, device);
 	int old = entry_touch(w, p, d), at = 0;
 	bool alarm = false;
 
-	dev_set_s(d, old, &at, "proto", proto);
-	dev_set_s(d, old, &at, "transport", transport);
-	dev_set_s(d, old, &at, "peer", peer);
-	dev_set_s(d, old, &at, "last_seen", recv);
-	dev_set_s(d, old, &at, "online", "1");
+	devhash_set_s(d, old, &at, "proto", proto);
+	devhash_set_s(d, old, &at, "transport", transport);
+	devhash_set_s(d, old, &at, "peer", peer);
+	devhash_set_s(d, old, &at, "last_seen", recv);
+	devhash_set_s(d, old, &at, "online", "1");
 	if (f == NULL) {
 		/* A login or heartbeat is rare: no reason to wait. */
 		d->urgent = true;
@@ -463,10 +257,10 @@ device_hset(struct writer *w, struct pending *p, const char *device,
 			continue;
 		if (k[0] == 'a' && strcmp(k, "alarm") == 0)
 			alarm = true;
-		dev_set(d, old, &at, k, strlen(k), f->f[i].val, f->f[i].len);
+		devhash_set(d, old, &at, k, strlen(k), f->f[i].val, f->f[i].len);
 	}
 	if (!alarm)
-		dev_set_s(d, old, &at, "alarm", "");
+		devhash_set_s(d, old, &at, "alarm", "");
 }
 
 /* Hands the batch over; force: device updates waiting go too. */
@@ -478,7 +272,7 @@ flush(struct writer *w, bool force)
 
 	for (int i = 0; i < w->npend; i++) {
 		const struct pending *p = &w->pend[i];
-		struct dev *d = p->dev;
+		struct devhash_dev *d = p->dev;
 		struct outbox_cmd c[2];
 		int n = 0;
 
@@ -490,16 +284,11 @@ flush(struct writer *w, bool force)
 			d->owner = -1;
 			if (force || d->urgent || !d->written ||
 			    now - d->written_ms >= w->device_ms) {
-				encode_hset(w, d);
+				resp_clear(w->hset);
+				devhash_encode(d, w->hset);
 				c[n].buf = resp_data(w->hset);
 				c[n++].len = resp_len(w->hset);
-				d->written = true;
-				d->urgent = false;
-				d->written_ms = now;
-				dev_clear(d);
-				/* The list stays in order of writes. */
-				list_remove(w, d);
-				list_append(w, d);
+				devhash_written(&w->devs, d, now);
 			}
 		}
 		if (n > 0)
@@ -508,7 +297,7 @@ flush(struct writer *w, bool force)
 		 * does a flush forget devices, so the device loops below
 		 * may flush as they go.) */
 		if (d != NULL && d->owner == -1 && d->n == 0 && w->device_ms == 0)
-			dev_forget(w, d);
+			devhash_forget(&w->devs, d);
 	}
 	w->npend = 0;
 	resp_clear(w->cmds);
@@ -525,15 +314,15 @@ void
 writer_tick(struct writer *w)
 {
 	int64_t now = clock_mono_ms();
-	size_t cap = 2 * w->ndevs / TICKS_PER_INTERVAL, n = 0;
-	struct dev *d, *next;
+	size_t cap = 2 * w->devs.ndevs / TICKS_PER_INTERVAL, n = 0;
+	struct devhash_dev *d, *next;
 
 	if (cap < TICK_MIN_WRITES)
 		cap = TICK_MIN_WRITES;
 	flush(w, false);
 	/* Oldest write first: the devices due are at the front.  (A flush
 	 * on the way moves the ones it writes to the back, after `next`.) */
-	for (d = w->devs; d != NULL && n < cap; d = next) {
+	for (d = w->devs.first; d != NULL && n < cap; d = next) {
 		next = d->next;
 		if (d->written && now - d->written_ms < w->device_ms)
 			break;
@@ -541,9 +330,9 @@ writer_tick(struct writer *w)
 			entry_touch(w, entry_begin(w, OUTBOX_DEVICE), d);
 			n++;
 		} else
-			dev_forget(w, d);
+			devhash_forget(&w->devs, d);
 	}
-	if (w->devs == NULL && w->tick_ev != NULL)
+	if (w->devs.first == NULL && w->tick_ev != NULL)
 		event_del(w->tick_ev);
 	flush(w, false);
 }
@@ -551,15 +340,15 @@ writer_tick(struct writer *w)
 void
 writer_drain(struct writer *w)
 {
-	struct dev *d;
+	struct devhash_dev *d;
 
-	for (d = w->devs; d != NULL; d = d->next) {
+	for (d = w->devs.first; d != NULL; d = d->next) {
 		if (d->n > 0 && d->owner == -1)
 			entry_touch(w, entry_begin(w, OUTBOX_DEVICE), d);
 	}
 	flush(w, true);
-	while (w->devs != NULL)
-		dev_forget(w, w->devs);
+	while (w->devs.first != NULL)
+		devhash_forget(&w->devs, w->devs.first);
 }
 
 size_t
@@ -580,12 +369,11 @@ writer_free(struct writer *w)
 		event_free(w->tick_ev);
 	free(w->positions_key);
 	free(w->rejects_key);
-	free(w->device_prefix);
 	free(w->results_key);
 	resp_free(w->cmds);
 	resp_free(w->hset);
 	free(w->pend);
-	free(w->buckets);
+	devhash_free(&w->devs);
 	free(w);
 }
 
@@ -750,7 +538,7 @@ void
 writer_offline(struct writer *w, const char *device)
 {
 	struct pending *p;
-	struct dev *d;
+	struct devhash_dev *d;
 	int at;
 
 	if (device == NULL || device[0] == '\0')
@@ -759,7 +547,7 @@ writer_offline(struct writer *w, const char *device)
 	p = entry_begin(w, OUTBOX_DEVICE);
 	d = dev_get(w, device);
 	at = 0;
-	dev_set_s(d, entry_touch(w, p, d), &at, "online", "0");
+	devhash_set_s(d, entry_touch(w, p, d), &at, "online", "0");
 	d->urgent = true;
 }
 

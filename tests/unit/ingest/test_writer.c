@@ -14,6 +14,7 @@
 #include "ingest/report.h"
 #include "ingest/session.h"
 #include "ingest/writer.h"
+#include "resptext.h"
 
 /* The commands sent, decoded back from RESP into "arg|arg|…" strings. */
 static char cmds[8][8192];
@@ -23,29 +24,7 @@ static int ncmds;
 static void
 capture_one(const char *cmd, size_t len)
 {
-	const char *p = cmd, *end = cmd + len;
-	char *o = cmds[ncmds];
-	long n;
-
-	assert_true(*p == '*');
-	n = strtol(p + 1, (char **)&p, 10);
-	p += 2;
-	for (long i = 0; i < n; i++) {
-		long l;
-
-		assert_true(*p == '$');
-		l = strtol(p + 1, (char **)&p, 10);
-		p += 2;
-		assert_true(p + l + 2 <= end);
-		if (i > 0)
-			*o++ = '|';
-		memcpy(o, p, (size_t)l);
-		o += l;
-		p += l + 2;
-	}
-	/* Exactly one command, nothing after it. */
-	assert_true(p == end);
-	*o = '\0';
+	resp_text(cmd, len, cmds[ncmds]);
 	ncmds++;
 }
 
