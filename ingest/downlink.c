@@ -20,8 +20,11 @@
  * A Redis reply callback may find its command dropped meanwhile (evicted
  * by a queue bound): such a command is unlinked and marked orphan, and the
  * callback frees it.
+ *
+ * Reading P:commands and P:command-results is dlread.c's; the two share
+ * downlink_int.h.
  */
-#include "ingest/downlink.h"
+#include "ingest/downlink_int.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -48,68 +51,9 @@
 #include "lib/rconn.h"
 #include "lib/xmalloc.h"
 
-/* XREAD batch and block time; the reply timeout adds --redis-timeout. */
-#define READ_COUNT "128"
-#define READ_BLOCK_MS 2000
-/* Claims in flight beyond which reading more commands waits. */
-#define CLAIM_WINDOW 1024
-/* A claim outlives the read-back window by this much (clock skew). */
-#define CLAIM_GRACE_MS 60000
-#define TICK_MS 1000
-/* Devices with nothing pending and no live peer are swept this often. */
-#define SWEEP_TICKS 10
-#define STREAM_ID_MAX 48
-#define NAME_MAX_LEN 64
-
-enum dl_state { DL_CHECK, DL_WAIT, DL_CLAIM, DL_HELD };
-enum dl_goal { GOAL_DELIVER, GOAL_EXPIRE, GOAL_REFUSE };
-
-struct dl_cmd {
-	struct devtab_item item;	/* item.dev NULL: a refused entry */
-	struct downlink *dl;
-	enum dl_state state;
-	enum dl_goal goal;
-	bool orphan;			/* unlinked; the reply callback frees */
-	int64_t t_ms;			/* entry time (from its id) */
-	int64_t expires_ms;
-	char *device;
-	char *name;
-	char *param;			/* NULL: none */
-	size_t paramlen;
-	char *reason;			/* GOAL_REFUSE: why */
-	char id[STREAM_ID_MAX];
-};
-
-struct downlink {
-	struct event_base *base;
-	struct writer *w;
-	struct rconn *rd;		/* XREAD BLOCK */
-	struct rconn *ctl;		/* claims and checks */
-	struct event *tick;
-	char *stream_key;
-	char *results_key;
-	char *claim_prefix;
-	char ingest_id[128];
-	int64_t start_ms;
-	char last_id[STREAM_ID_MAX];	/* of P:commands */
-	char last_result[STREAM_ID_MAX];	/* of P:command-results */
-	bool reading;
-	bool freeing;
-	size_t ctl_inflight;
-	unsigned ticks;
-	char last_error[160];
-
-	struct devtab *tab;
-
-	struct metric *received, *sent, *expired, *unsupported, *elsewhere,
-	    *dropped;
-};
-
-static void step(struct dl_cmd *c);
-
 /* Logs a Redis trouble once per distinct text (then at debug level). */
-static void
-log_trouble(struct downlink *dl, const char *what, const char *why)
+void
+dl_log_trouble(struct downlink *dl, const char *what, const char *why)
 {
 	char line[sizeof dl->last_error];
 
@@ -123,8 +67,8 @@ log_trouble(struct downlink *dl, const char *what, const char *why)
 
 /* ---- Commands held ---- */
 
-static struct dl_cmd *
-cmd_of(const struct devtab_item *it)
+struct dl_cmd *
+dl_cmd_of(const struct devtab_item *it)
 {
 	return (struct dl_cmd *)((const char *)it -
 	    offsetof(struct dl_cmd, item));
@@ -148,8 +92,8 @@ cmd_free(struct dl_cmd *c)
 }
 
 /* Takes c out of both lists; frees it unless a reply is still due. */
-static void
-cmd_remove(struct dl_cmd *c)
+void
+dl_cmd_remove(struct dl_cmd *c)
 {
 	devtab_remove(c->dl->tab, &c->item);
 	if (c->state == DL_CHECK || c->state == DL_CLAIM)
@@ -162,7 +106,7 @@ cmd_remove(struct dl_cmd *c)
 static void
 cmd_evict(struct devtab_item *it, const char *bound, void *arg)
 {
-	struct dl_cmd *c = cmd_of(it);
+	struct dl_cmd *c = dl_cmd_of(it);
 	char dev[4 * REPORT_ID_MAX + 1];
 
 	(void)arg;
@@ -170,12 +114,12 @@ cmd_evict(struct devtab_item *it, const char *bound, void *arg)
 	    strlen(c->device));
 	log_warn("downlink: command %s for %s dropped: %s", c->id, dev, bound);
 	metric_add(c->dl->dropped, 1);
-	cmd_remove(c);
+	dl_cmd_remove(c);
 }
 
 /* A command a bound may drop: no claim of ours is at stake. */
-static bool
-evictable(const struct dl_cmd *c)
+bool
+dl_evictable(const struct dl_cmd *c)
 {
 	return c->state == DL_WAIT || c->state == DL_CHECK;
 }
@@ -183,15 +127,15 @@ evictable(const struct dl_cmd *c)
 static bool
 item_evictable(const struct devtab_item *it)
 {
-	return evictable(cmd_of(it));
+	return dl_evictable(dl_cmd_of(it));
 }
 
 /*
  * Appends c to the lists, dropping the oldest droppable commands when a
  * bound is reached.  Returns false (c freed) when there was no room.
  */
-static bool
-cmd_add(struct downlink *dl, struct dl_cmd *c, struct devtab_dev *d)
+bool
+dl_cmd_add(struct downlink *dl, struct dl_cmd *c, struct devtab_dev *d)
 {
 	char why[80];
 
@@ -267,40 +211,30 @@ deliver(struct dl_cmd *c)
 		if (command_build(ep.proto, ep.addr, c->name, c->param,
 		    c->paramlen, &b, err, sizeof err) == -1) {
 			result(c, "unsupported", NULL, err, NULL);
-			cmd_remove(c);
+			dl_cmd_remove(c);
 			return;
 		}
 		if (send_bytes(&ep, &b)) {
 			result(c, "sent", &b, NULL, &ep);
-			cmd_remove(c);
+			dl_cmd_remove(c);
 			return;
 		}
 	}
 	if (clock_now_ms() >= c->expires_ms) {
 		result(c, "expired", NULL, NULL, NULL);
-		cmd_remove(c);
+		dl_cmd_remove(c);
 	}
 }
 
 /* ---- Claims ---- */
-
-static void read_next(struct downlink *dl);
-
-/* Reading waits while too many claims are in flight; picks up here. */
-static void
-resume_read(struct downlink *dl)
-{
-	if (!dl->reading && dl->ctl_inflight < CLAIM_WINDOW / 2)
-		read_next(dl);
-}
 
 /*
  * The start of every reply to a claim or a check: one less in flight, an
  * orphan freed.  Returns false when c is gone or the downlink is being
  * freed, else true with c back in WAIT.
  */
-static bool
-reply_begin(struct dl_cmd *c)
+bool
+dl_reply_begin(struct dl_cmd *c)
 {
 	c->dl->ctl_inflight--;
 	if (c->orphan) {
@@ -320,12 +254,12 @@ on_claim(struct rconn *rc, struct redisReply *reply, void *arg)
 	struct downlink *dl = c->dl;
 
 	(void)rc;
-	if (!reply_begin(c))
+	if (!dl_reply_begin(c))
 		return;
 	if (reply == NULL) {
 		/* Redis went away: the tick claims again once it is back. */
 	} else if (reply->type == REDIS_REPLY_ERROR) {
-		log_trouble(dl, "claim refused", reply->str);
+		dl_log_trouble(dl, "claim refused", reply->str);
 	} else if (reply->type != REDIS_REPLY_NIL &&
 	    (reply->type != REDIS_REPLY_STRING ||
 	    strcmp(reply->str, dl->ingest_id) != 0)) {
@@ -337,24 +271,24 @@ on_claim(struct rconn *rc, struct redisReply *reply, void *arg)
 		log_debug("downlink: %s: claimed by %s", c->id,
 		    reply->type == REDIS_REPLY_STRING ? reply->str : "?");
 		metric_add(dl->elsewhere, 1);
-		cmd_remove(c);
+		dl_cmd_remove(c);
 	} else {
 		c->state = DL_HELD;
 		switch (c->goal) {
 		case GOAL_REFUSE:
 			result(c, "unsupported", NULL, c->reason, NULL);
-			cmd_remove(c);
+			dl_cmd_remove(c);
 			break;
 		case GOAL_EXPIRE:
 			result(c, "expired", NULL, NULL, NULL);
-			cmd_remove(c);
+			dl_cmd_remove(c);
 			break;
 		case GOAL_DELIVER:
 			deliver(c);
 			break;
 		}
 	}
-	resume_read(dl);
+	dl_resume_read(dl);
 }
 
 /* Sends the claim for c's goal; on failure c stays WAIT for the tick. */
@@ -391,8 +325,8 @@ claim(struct dl_cmd *c, enum dl_goal goal)
 }
 
 /* Moves c on as far as it can go now. */
-static void
-step(struct dl_cmd *c)
+void
+dl_step(struct dl_cmd *c)
 {
 	struct devtab_endpoint ep;
 
@@ -422,7 +356,7 @@ advance(struct devtab_dev *d)
 
 	for (it = devtab_dev_first(d); it != NULL; it = next) {
 		next = it->dnext;
-		step(cmd_of(it));
+		dl_step(dl_cmd_of(it));
 	}
 }
 
@@ -433,236 +367,8 @@ advance_all(struct downlink *dl)
 
 	for (it = devtab_first(dl->tab); it != NULL; it = next) {
 		next = it->next;
-		step(cmd_of(it));
+		dl_step(dl_cmd_of(it));
 	}
-}
-
-/* ---- Reading P:commands ---- */
-
-static void
-on_check(struct rconn *rc, struct redisReply *reply, void *arg)
-{
-	struct dl_cmd *c = arg;
-	struct downlink *dl = c->dl;
-
-	(void)rc;
-	if (!reply_begin(c))
-		return;
-	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER &&
-	    reply->integer > 0) {
-		log_debug("downlink: %s: resolved before this process started",
-		    c->id);
-		cmd_remove(c);
-	} else
-		step(c);
-	resume_read(dl);
-}
-
-/* The value of field `name` in an entry's field list, or NULL. */
-static const struct redisReply *
-field(const struct redisReply *fields, const char *name)
-{
-	for (size_t i = 0; i + 1 < fields->elements; i += 2) {
-		const struct redisReply *k = fields->element[i];
-
-		if (k->type == REDIS_REPLY_STRING && strcmp(k->str, name) == 0 &&
-		    fields->element[i + 1]->type == REDIS_REPLY_STRING)
-			return fields->element[i + 1];
-	}
-	return NULL;
-}
-
-/* Seconds of a ttl field: digits only, > 0; -1 when bad. */
-static int64_t
-parse_ttl(const struct redisReply *v)
-{
-	int64_t t = 0;
-
-	if (v->len == 0 || v->len > 12)
-		return -1;
-	for (size_t i = 0; i < v->len; i++) {
-		if (v->str[i] < '0' || v->str[i] > '9')
-			return -1;
-		t = t * 10 + (v->str[i] - '0');
-	}
-	return t > 0 ? t : -1;
-}
-
-/* One P:commands entry becomes a command held (or refused). */
-static void
-entry(struct downlink *dl, const struct redisReply *id,
-    const struct redisReply *fields)
-{
-	const struct redisReply *dev, *name, *param, *ttl;
-	struct dl_cmd *c;
-	struct devtab_dev *d = NULL;
-	char why[COMMAND_ERR_LEN];
-	int64_t secs = DOWNLINK_TTL_DEFAULT;
-
-	if (id->type != REDIS_REPLY_STRING || id->len >= STREAM_ID_MAX)
-		return;
-	memcpy(dl->last_id, id->str, id->len + 1);
-	metric_add(dl->received, 1);
-	if (fields == NULL || fields->type != REDIS_REPLY_ARRAY)
-		return;
-	dev = field(fields, "device");
-	name = field(fields, "command");
-	param = field(fields, "param");
-	ttl = field(fields, "ttl");
-
-	c = xcalloc(1, sizeof *c);
-	c->dl = dl;
-	memcpy(c->id, id->str, id->len + 1);
-	c->t_ms = strtoll(id->str, NULL, 10);
-	c->device = dev != NULL ? xstrndup(dev->str, dev->len) : xstrdup("");
-	c->name = name != NULL ? xstrndup(name->str, name->len < NAME_MAX_LEN ?
-	    name->len : NAME_MAX_LEN) : xstrdup("");
-	if (param != NULL) {
-		c->param = xmemdup(param->str, param->len + 1);
-		c->paramlen = param->len;
-	}
-	c->state = DL_WAIT;
-	c->goal = GOAL_DELIVER;
-	why[0] = '\0';
-	if (dev == NULL || dev->len == 0)
-		snprintf(why, sizeof why, "no device");
-	else if (dev->len >= REPORT_ID_MAX)
-		snprintf(why, sizeof why, "device id longer than %d bytes",
-		    REPORT_ID_MAX - 1);
-	else if (strlen(c->device) != dev->len)
-		snprintf(why, sizeof why, "device id holds a NUL byte");
-	else if (name == NULL || name->len == 0)
-		snprintf(why, sizeof why, "no command name");
-	else if (ttl != NULL && (secs = parse_ttl(ttl)) < 0)
-		snprintf(why, sizeof why, "ttl is not a positive number of "
-		    "seconds");
-	else
-		command_check(c->name, c->param, c->paramlen, why, sizeof why);
-	if (secs > DOWNLINK_TTL_MAX)
-		secs = DOWNLINK_TTL_MAX;
-	c->expires_ms = c->t_ms + (secs > 0 ? secs : 0) * 1000;
-	if (why[0] != '\0') {
-		c->goal = GOAL_REFUSE;
-		c->reason = xstrdup(why);
-	} else
-		d = devtab_get(dl->tab, c->device, true);
-	if (!cmd_add(dl, c, d))
-		return;
-	/* Read back from before this process: maybe resolved already. */
-	if (c->goal != GOAL_REFUSE && c->t_ms < dl->start_ms &&
-	    clock_now_ms() < c->expires_ms) {
-		char key[256];
-		const char *argv[2] = { "EXISTS", key };
-		size_t lens[2];
-
-		snprintf(key, sizeof key, "%s%s", dl->claim_prefix, c->id);
-		lens[0] = 6;
-		lens[1] = strlen(key);
-		if (rconn_command_argv(dl->ctl, on_check, c, 2, argv, lens) == 0) {
-			c->state = DL_CHECK;
-			dl->ctl_inflight++;
-			return;
-		}
-	}
-	step(c);
-}
-
-/*
- * A P:command-results entry: the command it names was resolved (by us,
- * or by another process that claimed it), so a copy still waiting here
- * goes now rather than at its expiry.
- */
-static void
-result_seen(struct downlink *dl, const struct redisReply *id,
-    const struct redisReply *fields)
-{
-	const struct redisReply *dev, *cid;
-	struct devtab_dev *d;
-	struct devtab_item *it;
-
-	if (id->type != REDIS_REPLY_STRING || id->len >= STREAM_ID_MAX)
-		return;
-	memcpy(dl->last_result, id->str, id->len + 1);
-	if (fields == NULL || fields->type != REDIS_REPLY_ARRAY ||
-	    (dev = field(fields, "device")) == NULL ||
-	    (cid = field(fields, "id")) == NULL ||
-	    (d = devtab_get(dl->tab, dev->str, false)) == NULL)
-		return;
-	for (it = devtab_dev_first(d); it != NULL; it = it->dnext) {
-		struct dl_cmd *c = cmd_of(it);
-
-		if (strcmp(c->id, cid->str) != 0)
-			continue;
-		/* CLAIM: the claim's reply says lost; HELD cannot be. */
-		if (evictable(c)) {
-			log_debug("downlink: %s: resolved elsewhere", c->id);
-			metric_add(dl->elsewhere, 1);
-			cmd_remove(c);
-		}
-		return;
-	}
-}
-
-static void
-on_read(struct rconn *rc, struct redisReply *reply, void *arg)
-{
-	struct downlink *dl = arg;
-
-	(void)rc;
-	dl->reading = false;
-	if (dl->freeing || reply == NULL)
-		return;		/* reconnecting: on_rd_state reads again */
-	if (reply->type == REDIS_REPLY_ERROR) {
-		/* The tick tries again within a second. */
-		log_trouble(dl, "XREAD refused", reply->str);
-		return;
-	}
-	if (reply->type == REDIS_REPLY_ARRAY) {
-		/* [[key, [[id, [field, value, …]], …]], …] */
-		for (size_t s = 0; s < reply->elements; s++) {
-			const struct redisReply *st = reply->element[s], *es;
-			bool cmds;
-
-			if (st->type != REDIS_REPLY_ARRAY || st->elements < 2 ||
-			    st->element[0]->type != REDIS_REPLY_STRING ||
-			    st->element[1]->type != REDIS_REPLY_ARRAY)
-				continue;
-			cmds = strcmp(st->element[0]->str, dl->stream_key) == 0;
-			es = st->element[1];
-			for (size_t i = 0; i < es->elements; i++) {
-				const struct redisReply *e = es->element[i];
-
-				if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
-					continue;
-				if (cmds)
-					entry(dl, e->element[0], e->element[1]);
-				else
-					result_seen(dl, e->element[0], e->element[1]);
-			}
-		}
-	}
-	read_next(dl);
-}
-
-static void
-read_next(struct downlink *dl)
-{
-	const char *argv[] = { "XREAD", "COUNT", READ_COUNT, "BLOCK", NULL,
-	    "STREAMS", dl->stream_key, dl->results_key, dl->last_id,
-	    dl->last_result };
-	size_t lens[sizeof argv / sizeof argv[0]];
-	char block[16];
-
-	if (dl->reading || dl->freeing || !rconn_connected(dl->rd) ||
-	    dl->ctl_inflight >= CLAIM_WINDOW)
-		return;
-	snprintf(block, sizeof block, "%d", READ_BLOCK_MS);
-	argv[4] = block;
-	for (size_t i = 0; i < sizeof argv / sizeof argv[0]; i++)
-		lens[i] = strlen(argv[i]);
-	if (rconn_command_argv(dl->rd, on_read, dl,
-	    (int)(sizeof argv / sizeof argv[0]), argv, lens) == 0)
-		dl->reading = true;
 }
 
 static void
@@ -673,7 +379,7 @@ on_rd_state(struct rconn *rc, bool up, const char *reason, void *arg)
 	(void)rc;
 	(void)reason;
 	if (up)
-		read_next(dl);
+		dl_read_next(dl);
 }
 
 static void
@@ -697,7 +403,7 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	advance_all(dl);
-	read_next(dl);
+	dl_read_next(dl);
 	if (++dl->ticks % SWEEP_TICKS == 0)
 		devtab_sweep(dl->tab, clock_mono_ms());
 }
@@ -856,10 +562,10 @@ downlink_free(struct downlink *dl)
 		struct devtab_item *it;
 
 		while ((it = devtab_first(dl->tab)) != NULL) {
-			struct dl_cmd *c = cmd_of(it);
+			struct dl_cmd *c = dl_cmd_of(it);
 
 			c->state = DL_WAIT;
-			cmd_remove(c);
+			dl_cmd_remove(c);
 		}
 		devtab_free(dl->tab);
 	}
