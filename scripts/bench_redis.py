@@ -28,65 +28,13 @@ cheaply with redis-cli.
 """
 import json
 import os
-import socket
 import sys
 import time
 
-
-class Resp:
-    """Minimal RESP2 client on a unix socket."""
-
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(30)
-        self.s.connect(path)
-        self.buf = b""
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            d = self.s.recv(1 << 16)
-            if not d:
-                raise ConnectionError("redis closed the connection")
-            self.buf += d
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _read(self):
-        line = self._line()
-        t, rest = line[:1], line[1:]
-        if t in (b"+", b"-"):
-            if t == b"-":
-                raise RuntimeError(rest.decode())
-            return rest.decode()
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                self.buf += self.s.recv(1 << 16)
-            v, self.buf = self.buf[:n], self.buf[n + 2:]
-            return v.decode("latin-1")
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise ConnectionError("bad reply %r" % line)
-
-    @staticmethod
-    def _enc(args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        return b"".join(out)
-
-    def pipeline(self, cmds):
-        self.s.sendall(b"".join(self._enc(c) for c in cmds))
-        return [self._read() for _ in cmds]
-
-    def cmd(self, *args):
-        return self.pipeline([args])[0]
+# The project's RESP client, the one the end-to-end tests use.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tests", "e2e"))
+from harness import RedisError, RespClient  # noqa: E402
 
 
 def load_fences(r, prefix, path):
@@ -100,8 +48,8 @@ def load_fences(r, prefix, path):
                      json.dumps(feat, separators=(",", ":"))))
     for i in range(0, len(cmds), 1000):
         r.pipeline(cmds[i:i + 1000])
-    r.cmd("INCR", prefix + ":fences:version")
-    r.cmd("PUBLISH", prefix + ":control", "fences")
+    r.command("INCR", prefix + ":fences:version")
+    r.command("PUBLISH", prefix + ":control", "fences")
     print(len(cmds))
 
 
@@ -109,7 +57,7 @@ def wait_xlen(r, key, n, timeout):
     deadline = time.monotonic() + timeout
     last, since = -1, time.monotonic()
     while True:
-        cur = r.cmd("XLEN", key)
+        cur = r.command("XLEN", key)
         now = time.monotonic()
         if cur != last:
             last, since = cur, now
@@ -121,24 +69,24 @@ def wait_xlen(r, key, n, timeout):
 
 def xlen_rate(r, key, delay, seconds, pids):
     time.sleep(delay)
-    n0, c0, t0 = r.cmd("XLEN", key), [cpu_seconds(p) for p in pids], time.monotonic()
+    n0, c0, t0 = r.command("XLEN", key), [cpu_seconds(p) for p in pids], time.monotonic()
     time.sleep(seconds)
-    n1, c1, t1 = r.cmd("XLEN", key), [cpu_seconds(p) for p in pids], time.monotonic()
+    n1, c1, t1 = r.command("XLEN", key), [cpu_seconds(p) for p in pids], time.monotonic()
     n = max(n1 - n0, 1)
     print(" ".join(["%.0f" % ((n1 - n0) / (t1 - t0))] +
                    ["%.2f" % ((b - a) / n * 1e6) for a, b in zip(c0, c1)]))
 
 
 def stream_window(r, key):
-    n = r.cmd("XLEN", key)
-    first = r.cmd("XRANGE", key, "-", "+", "COUNT", 1)
-    last = r.cmd("XREVRANGE", key, "+", "-", "COUNT", 1)
+    n = r.command("XLEN", key)
+    first = r.command("XRANGE", key, "-", "+", "COUNT", 1)
+    last = r.command("XREVRANGE", key, "+", "-", "COUNT", 1)
     ms = lambda e: int(e[0][0].split("-")[0]) if e else 0
     print(n, ms(first), ms(last))
 
 
 def group_info(r, prefix, group):
-    for g in r.cmd("XINFO", "GROUPS", prefix + ":positions") or []:
+    for g in r.command("XINFO", "GROUPS", prefix + ":positions") or []:
         d = dict(zip(g[0::2], g[1::2]))
         if d.get("name") == group:
             read = d.get("entries-read") or 0
@@ -164,7 +112,7 @@ def engine_rate(r, prefix, group, n, maxsec, pid=0):
     t1 = None
     while True:
         done = group_info(r, prefix, group)
-        alerts = r.cmd("XLEN", prefix + ":alerts")
+        alerts = r.command("XLEN", prefix + ":alerts")
         now = time.monotonic()
         if t1 is None and done > 0:
             t1, d1, a1, c1 = now, done, alerts, cpu_seconds(pid)
@@ -181,12 +129,12 @@ def engine_rate(r, prefix, group, n, maxsec, pid=0):
 
 
 def main(argv):
-    r = Resp(argv[1])
+    r = RespClient(argv[1], timeout=30)
     op = argv[2]
     if op == "load-fences":
         load_fences(r, argv[3], argv[4])
     elif op == "xlen":
-        print(r.cmd("XLEN", argv[3]))
+        print(r.command("XLEN", argv[3]))
     elif op == "wait-xlen":
         wait_xlen(r, argv[3], int(argv[4]), float(argv[5]))
     elif op == "xlen-rate":
@@ -201,8 +149,8 @@ def main(argv):
         deadline = time.monotonic() + float(argv[5])
         while True:
             try:
-                groups = r.cmd("XINFO", "GROUPS", argv[3] + ":positions") or []
-            except RuntimeError:
+                groups = r.command("XINFO", "GROUPS", argv[3] + ":positions") or []
+            except RedisError:
                 groups = []
             if any(dict(zip(g[0::2], g[1::2])).get("name") == argv[4] for g in groups):
                 return
@@ -212,12 +160,12 @@ def main(argv):
     elif op == "reset-engine":
         p = argv[3]
         try:
-            r.cmd("XGROUP", "DESTROY", p + ":positions", argv[4])
-        except RuntimeError:
+            r.command("XGROUP", "DESTROY", p + ":positions", argv[4])
+        except RedisError:
             pass
-        r.cmd("DEL", p + ":state", p + ":alerts", p + ":errors")
+        r.command("DEL", p + ":state", p + ":alerts", p + ":errors")
     elif op == "flushall":
-        r.cmd("FLUSHALL")
+        r.command("FLUSHALL")
     else:
         sys.exit("bench_redis.py: unknown operation " + op)
 

@@ -138,7 +138,8 @@ class RespClient:
             return [self._read() for _ in range(n)]
         raise ConnectionError("bad RESP type %r" % t)
 
-    def send(self, *args):
+    @staticmethod
+    def _encode(args):
         out = [b"*%d\r\n" % len(args)]
         for a in args:
             if isinstance(a, str):
@@ -146,7 +147,10 @@ class RespClient:
             elif isinstance(a, int):
                 a = str(a).encode()
             out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.sock.sendall(b"".join(out))
+        return b"".join(out)
+
+    def send(self, *args):
+        self.sock.sendall(self._encode(args))
 
     def command(self, *args):
         self.send(*args)
@@ -154,6 +158,16 @@ class RespClient:
         if isinstance(r, RedisError):
             raise r
         return r
+
+    def pipeline(self, cmds):
+        """Sends the commands (tuples of arguments) in one write, then
+        reads every reply; raises the first error among them."""
+        self.sock.sendall(b"".join(self._encode(c) for c in cmds))
+        replies = [self._read() for _ in cmds]
+        for r in replies:
+            if isinstance(r, RedisError):
+                raise r
+        return replies
 
     def xrange(self, key, start="-", end="+"):
         """[(id, {field: value})] in stream order."""
