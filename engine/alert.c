@@ -113,22 +113,6 @@ is_core(const char *key)
 	return false;
 }
 
-/* Writes the decimal digits of v (>= 0) at p; returns the end. */
-static char *
-put_digits(char *p, long long v)
-{
-	char tmp[24];
-	int n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	while (n > 0)
-		*p++ = tmp[--n];
-	return p;
-}
-
 /*
  * A real as jansson prints it with JSON_REAL_PRECISION(15), which is what
  * readers of earlier payloads saw: "%.15g", ".0" added when that looks
@@ -158,7 +142,7 @@ put_real(struct jsonw *j, double x)
 			*p++ = '-';
 			k = -k;
 		}
-		p = put_digits(p, k / 1000000);
+		p += resp_int(p, k / 1000000);
 		*p++ = '.';
 		fp = k % 1000000;
 		if (fp == 0)

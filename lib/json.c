@@ -6,12 +6,12 @@
 #include "lib/json.h"
 
 #include <assert.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/escape.h"
+#include "lib/resp.h"
 #include "lib/xmalloc.h"
 
 struct level {
@@ -367,11 +367,11 @@ jsonw_number(struct jsonw *j, const char *text, size_t len)
 void
 jsonw_int(struct jsonw *j, int64_t v)
 {
-	char tmp[32];
-	int n = snprintf(tmp, sizeof tmp, "%" PRId64, v);
+	char tmp[RESP_INT_MAX];
+	size_t n = resp_int(tmp, v);
 
 	before_value(j);
-	put(j, tmp, (size_t)n);
+	put(j, tmp, n);
 	after_value(j);
 }
 
